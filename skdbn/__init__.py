@@ -1,0 +1,25 @@
+"""scikit-learn compatible deep belief networks.
+
+Estimators
+----------
+RBM
+    One restricted Boltzmann machine layer, trained by contrastive divergence.
+DBNTransformer
+    A greedily pretrained stack of RBMs; optionally a deep autoencoder.
+DBNClassifier, DBNRegressor
+    Pretraining, a supervised head on the frozen features, then fine-tuning.
+"""
+
+from ._rbm import RBM
+from ._supervised import DBNClassifier, DBNRegressor
+from ._transformer import DBNTransformer
+from ._validation import TrainingDivergedError
+
+__all__ = [
+    "RBM",
+    "DBNClassifier",
+    "DBNRegressor",
+    "DBNTransformer",
+    "TrainingDivergedError",
+]
+__version__ = "0.1.0.dev0"

@@ -1,0 +1,235 @@
+"""What every DBN estimator shares: pretraining parameters, their docs, checks."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._stack import make_rbm_stack, pretrain_greedy
+from ._units import HIDDEN_UNITS, VISIBLE_UNITS
+from ._validation import DTYPES, check_visible_range
+
+PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
+        Number of units in each hidden layer, from the data upwards.
+    visible_unit : {"bernoulli", "gaussian"}, default="bernoulli"
+        Type of the input units. ``"bernoulli"`` needs data in [0, 1] (use
+        ``MinMaxScaler(clip=True)``); ``"gaussian"`` models standardised
+        real values (use ``StandardScaler``).
+    hidden_unit : {"bernoulli", "gaussian", "relu"} or sequence, default="bernoulli"
+        Type of the hidden units, for all layers or one per layer. A layer
+        above Bernoulli units treats its input as Bernoulli, above Gaussian or
+        rectified units as Gaussian.
+    pretrain_epochs : int or sequence of int, default=10
+        Epochs of contrastive divergence for each RBM, for all layers or one
+        per layer; 0 skips pretraining and keeps the random initialisation.
+    pretrain_learning_rate : "auto", float or sequence, default="auto"
+        CD learning rate, for all layers or one per layer. ``"auto"`` takes
+        0.1 for Bernoulli-Bernoulli layers, 0.01 for a Gaussian visible layer
+        and 0.001 below Gaussian or rectified hidden units (Hinton's
+        practical guide).
+    pretrain_weight_decay : float, default=2e-4
+        L2 penalty on the RBM weights during pretraining.
+    n_gibbs_steps : int, default=1
+        Gibbs steps per CD update (the k of CD-k).
+    persistent : bool, default=False
+        Pretrain with persistent contrastive divergence.
+    batch_size : int, default=100
+        Mini-batch size for pretraining and backpropagation."""
+
+COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
+        Precision of the weights and of all computation. Input of either
+        precision is accepted; outputs have this dtype.
+    random_state : int, RandomState instance or None, default=None
+        Controls initialisation, shuffling, sampling, dropout and the
+        validation split. Pass an int for reproducible results.
+    verbose : int, default=0
+        Print progress when positive; 2 also prints each RBM epoch."""
+
+FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd"}, default="adam"
+        Optimiser for the supervised stages: Adam, or mini-batch SGD with
+        Nesterov momentum.
+    learning_rate_init : float, default=0.001
+        Step size of the optimiser.
+    momentum : float, default=0.9
+        Momentum of the SGD solver.
+    alpha : float, default=1e-4
+        L2 penalty on the weights, scaled as in ``MLPClassifier``.
+    dropout : float, default=0.0
+        Probability of dropping each hidden unit during fine-tuning.
+    head_epochs : int, default=10
+        Epochs spent training the output layer alone on the frozen pretrained
+        features before fine-tuning everything.
+    fine_tune : bool, default=True
+        Fine-tune every layer with backpropagation after the head is trained.
+        With False the pretrained layers stay frozen.
+    max_iter : int, default=100
+        Maximum number of fine-tuning epochs.
+    tol : float, default=1e-4
+        Improvement of the loss (or validation score) below which an epoch
+        counts as no improvement.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when the
+        validation score stops improving and keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement tolerated before stopping.
+    warm_start : bool, default=False
+        When the model is already fitted, ``fit`` skips pretraining and the
+        head and continues fine-tuning from the current weights."""
+
+AUTOENCODER_PARAMS_DOC = """fine_tune : {"autoencoder"} or None, default=None
+        ``None`` keeps the pretrained stack as it is (cheap). With
+        ``"autoencoder"`` the stack is unrolled into an encoder and a decoder
+        initialised with the transposed weights, untied, and fine-tuned end to
+        end on reconstruction (cross-entropy for Bernoulli inputs, squared
+        error for Gaussian ones).
+    solver : {"adam", "sgd"}, default="adam"
+        Optimiser for autoencoder fine-tuning.
+    learning_rate_init : float, default=0.001
+        Step size of the optimiser.
+    momentum : float, default=0.9
+        Momentum of the SGD solver.
+    alpha : float, default=0.0
+        L2 penalty on the weights during fine-tuning.
+    max_iter : int, default=50
+        Maximum number of fine-tuning epochs.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when the
+        validation reconstruction error stops falling and keep the best
+        weights.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement tolerated before stopping."""
+
+SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
+        Weight matrices of the network, ``coefs_[i]`` of shape
+        ``(fan_in, fan_out)``, the output layer last.
+    intercepts_ : list of ndarray
+        Bias vectors of the network.
+    pretraining_curves_ : list of list of float
+        Reconstruction error per epoch of each RBM during pretraining.
+    loss_curve_ : list of float
+        Training loss of each supervised epoch: the head's epochs, then the
+        fine-tuning epochs.
+    n_head_iter_ : int
+        Number of head epochs; ``loss_curve_[n_head_iter_:]`` is fine-tuning.
+    validation_scores_ : list of float or None
+        Validation score of each supervised epoch when ``early_stopping``.
+    best_loss_ : float
+        Lowest fine-tuning loss reached.
+    best_validation_score_ : float or None
+        Best validation score when ``early_stopping``.
+    n_iter_ : int
+        Number of supervised epochs run.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings."""
+
+
+def fill_doc(cls):
+    """Insert the shared parameter text into a class docstring."""
+    cls.__doc__ = cls.__doc__ % {
+        "pretraining_params": PRETRAINING_PARAMS_DOC,
+        "common_params": COMMON_PARAMS_DOC,
+        "fine_tuning_params": FINE_TUNING_PARAMS_DOC,
+        "supervised_attributes": SUPERVISED_ATTRIBUTES_DOC,
+        "autoencoder_params": AUTOENCODER_PARAMS_DOC,
+    }
+    return cls
+
+
+def _per_layer_option(*scalar_constraints):
+    return [*scalar_constraints, "array-like"]
+
+
+PRETRAINING_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "visible_unit": [StrOptions(set(VISIBLE_UNITS))],
+    "hidden_unit": _per_layer_option(StrOptions(set(HIDDEN_UNITS))),
+    "pretrain_epochs": _per_layer_option(Interval(Integral, 0, None, closed="left")),
+    "pretrain_learning_rate": _per_layer_option(
+        StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")
+    ),
+    "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+    "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+    "persistent": ["boolean"],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "dtype": [StrOptions(set(DTYPES))],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+FINE_TUNING_CONSTRAINTS = {
+    "solver": [StrOptions({"adam", "sgd"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "head_epochs": [Interval(Integral, 0, None, closed="left")],
+    "fine_tune": ["boolean"],
+    "max_iter": [Interval(Integral, 0, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
+}
+
+
+class BaseDBN(BaseEstimator):
+    """Pretraining shared by every DBN estimator."""
+
+    def _layer_sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if sizes.ndim != 1 or sizes.size == 0:
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive "
+                f"ints, got {self.hidden_layer_sizes!r}."
+            )
+        if not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
+            raise ValueError(
+                "hidden_layer_sizes must hold positive ints, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _make_rbms(self, rng, hidden_unit=None):
+        return make_rbm_stack(
+            self._layer_sizes(),
+            visible_unit=self.visible_unit,
+            hidden_unit=self.hidden_unit if hidden_unit is None else hidden_unit,
+            learning_rate=self.pretrain_learning_rate,
+            epochs=self.pretrain_epochs,
+            batch_size=self.batch_size,
+            n_gibbs_steps=self.n_gibbs_steps,
+            persistent=self.persistent,
+            weight_decay=self.pretrain_weight_decay,
+            dtype=self.dtype,
+            rng=rng,
+            verbose=self.verbose,
+        )
+
+    def _pretrain(self, X, rng, partial=False):
+        """Fit a new RBM stack on ``X`` greedily and return it."""
+        return pretrain_greedy(
+            self._make_rbms(rng), X, partial=partial, verbose=self.verbose
+        )
+
+    def _validate_X(self, X, reset):
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=DTYPES[self.dtype], reset=reset
+        )
+        check_visible_range(X, self.visible_unit)
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,154 @@
+"""The unrolled feed-forward network: forward and backward passes, losses.
+
+A network is a list of layers, each a weight matrix of shape
+``(fan_in, fan_out)`` (scikit-learn's ``coefs_`` layout), a bias vector and a
+unit type from :mod:`skdbn._units`. The last layer's unit type fixes the loss,
+always its canonical pairing, so the output error is ``prediction - target``:
+
+- ``"softmax"``: cross-entropy over classes (classification);
+- ``"bernoulli"``: binary cross-entropy per output (reconstructing [0, 1]
+  data);
+- ``"gaussian"``: squared error (regression, reconstructing real values).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._units import get_unit
+
+
+class Network:
+    """Weights and unit types of a feed-forward net.
+
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weight matrices, ``coefs[i]`` of shape ``(fan_in, fan_out)``.
+    intercepts : list of ndarray
+        Bias vectors, one per layer.
+    units : list of str
+        Unit type of each layer, the output layer's last.
+    """
+
+    def __init__(self, coefs, intercepts, units):
+        if not len(coefs) == len(intercepts) == len(units):
+            raise ValueError("coefs, intercepts and units must have equal length")
+        self.coefs = coefs
+        self.intercepts = intercepts
+        self.units = list(units)
+
+    @property
+    def params(self):
+        return self.coefs + self.intercepts
+
+    def copy_params(self):
+        return [p.copy() for p in self.params]
+
+    def set_params(self, values):
+        for param, value in zip(self.params, values):
+            param[...] = value
+
+    def layers(self, start, stop=None):
+        """The sub-network of layers ``start:stop``, sharing the arrays."""
+        part = slice(start, stop)
+        return Network(self.coefs[part], self.intercepts[part], self.units[part])
+
+
+def forward(net, X, *, dropout=0.0, rng=None):
+    """Forward pass.
+
+    Returns the list of activations (``X`` first, then each hidden layer's
+    activations before dropout, then the output) and the dropout masks, one
+    per activation (``None`` where no dropout applied); a layer's input is its
+    activation times its mask.
+    """
+    activations = [X]
+    masks = [None]
+    n_layers = len(net.coefs)
+    for i, (W, b, unit) in enumerate(zip(net.coefs, net.intercepts, net.units)):
+        A = activations[-1] if masks[-1] is None else activations[-1] * masks[-1]
+        pre = np.asarray(A @ W) if sp.issparse(A) else A @ W
+        pre += b
+        get_unit(unit).activate(pre)
+        mask = None
+        if dropout > 0 and rng is not None and i + 1 < n_layers:
+            # Inverted dropout: kept units are scaled up during training so
+            # that nothing changes at prediction time.
+            mask = (rng.random(pre.shape, dtype=pre.dtype) >= dropout).astype(pre.dtype)
+            mask /= 1 - dropout
+        activations.append(pre)
+        masks.append(mask)
+    return activations, masks
+
+
+def predict(net, X, chunk_size=4096):
+    """Network output for ``X``, computed in chunks of rows.
+
+    Only one chunk's hidden activations are alive at a time, so memory beyond
+    the output does not grow with the number of rows.
+    """
+    n_samples = X.shape[0]
+    if n_samples <= chunk_size:
+        return forward(net, X)[0][-1]
+    n_out = net.coefs[-1].shape[1]
+    out = np.empty((n_samples, n_out), dtype=net.coefs[-1].dtype)
+    for start in range(0, n_samples, chunk_size):
+        stop = min(start + chunk_size, n_samples)
+        out[start:stop] = forward(net, X[start:stop])[0][-1]
+    return out
+
+
+def loss(output, Y, unit):
+    """Mean over rows of the loss summed over outputs, for output ``unit``."""
+    n = output.shape[0]
+    eps = np.finfo(output.dtype).eps
+    if unit == "softmax":
+        return -float(np.sum(Y * np.log(np.clip(output, eps, None)))) / n
+    if unit == "bernoulli":
+        p = np.clip(output, eps, 1 - eps)
+        return -float(np.sum(Y * np.log(p) + (1 - Y) * np.log1p(-p))) / n
+    if unit == "gaussian":
+        diff = output - Y
+        return 0.5 * float(np.vdot(diff, diff)) / n
+    raise ValueError(f"no loss is defined for {unit!r} output units")
+
+
+def forward_backward(net, X, Y, *, alpha=0.0, dropout=0.0, rng=None):
+    """Loss and gradients of one mini-batch.
+
+    The loss is the mean over rows, plus ``alpha / (2 * n_rows)`` times the
+    squared norm of the weights (scikit-learn's ``MLPClassifier``
+    convention), so ``alpha`` means the same here as there.
+
+    Returns
+    -------
+    loss : float
+    grads : list of ndarray
+        Gradients in the order of ``net.params``: weights, then biases.
+    """
+    n_rows = X.shape[0]
+    activations, masks = forward(net, X, dropout=dropout, rng=rng)
+    output = activations[-1]
+    value = loss(output, Y, net.units[-1])
+    n_layers = len(net.coefs)
+    coef_grads = [None] * n_layers
+    intercept_grads = [None] * n_layers
+
+    delta = output - Y
+    delta /= n_rows
+    for i in range(n_layers - 1, -1, -1):
+        layer_input = activations[i]
+        if masks[i] is not None:
+            layer_input = layer_input * masks[i]
+        coef_grads[i] = np.asarray(layer_input.T @ delta)
+        intercept_grads[i] = delta.sum(axis=0)
+        if alpha:
+            coef_grads[i] += (alpha / n_rows) * net.coefs[i]
+        if i > 0:
+            delta = delta @ net.coefs[i].T
+            if masks[i] is not None:
+                delta *= masks[i]
+            get_unit(net.units[i - 1]).scale_by_derivative(delta, activations[i])
+    if alpha:
+        value += 0.5 * alpha / n_rows * sum(float(np.vdot(W, W)) for W in net.coefs)
+    return value, coef_grads + intercept_grads

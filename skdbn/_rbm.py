@@ -1,0 +1,460 @@
+"""The restricted Boltzmann machine estimator: one layer of a DBN."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _rbm_numerics as rbm_math
+from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
+from ._utils import make_generator, minibatches
+from ._validation import DTYPES, check_finite_training, check_visible_range
+
+# Hinton's practical guide: momentum 0.5 while the weights settle, then 0.9.
+INITIAL_MOMENTUM_EPOCHS = 5
+
+
+class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Restricted Boltzmann machine trained by contrastive divergence.
+
+    One layer of a deep belief network, usable on its own as a feature
+    extractor. Compared with :class:`sklearn.neural_network.BernoulliRBM` it
+    adds momentum, weight decay, CD-k as well as persistent CD, Gaussian
+    visible units for real-valued data, Gaussian and rectified hidden units,
+    float32 training that stays float32, and a ``partial_fit`` that makes
+    mini-batch updates over the data it is given.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units.
+    visible_unit : {"bernoulli", "gaussian"}, default="bernoulli"
+        Type of the visible units. ``"bernoulli"`` needs data in [0, 1];
+        ``"gaussian"`` models real values with unit variance, so standardise
+        the data first and use a learning rate near 0.01.
+    hidden_unit : {"bernoulli", "gaussian", "relu"}, default="bernoulli"
+        Type of the hidden units: logistic binary, linear with Gaussian noise
+        (for the code layer of an autoencoder; use a learning rate near 0.001),
+        or noisy rectified linear.
+    learning_rate : float, default=0.1
+        Step size for the gradient averaged over a mini-batch.
+    batch_size : int, default=100
+        Number of rows per mini-batch.
+    n_iter : int, default=10
+        Number of passes over the training data made by ``fit``.
+    n_gibbs_steps : int, default=1
+        Number of Gibbs steps in the negative phase (the k of CD-k).
+    persistent : bool, default=False
+        Use persistent contrastive divergence: the negative chain carries
+        over from batch to batch instead of restarting at the data. Gives a
+        better density model and usually wants a smaller learning rate.
+    momentum : float, default=0.9
+        Momentum after the first five epochs.
+    initial_momentum : float, default=0.5
+        Momentum for the first five epochs, while the weights are far from
+        their final values.
+    weight_decay : float, default=2e-4
+        L2 penalty on the weights (not the biases).
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the parameters and of all computation. Input of either
+        precision is accepted; output has this dtype.
+    random_state : int, RandomState instance or None, default=None
+        Controls initialisation, shuffling and sampling. Pass an int for
+        reproducible results across calls.
+    verbose : int, default=0
+        Print the reconstruction error after each epoch when positive.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features_in_)
+        Weight matrix.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Hidden biases.
+    intercept_visible_ : ndarray of shape (n_features_in_,)
+        Visible biases.
+    reconstruction_error_curve_ : list of float
+        Mean over the rows of each epoch of the squared error between a row
+        and its one-step reconstruction.
+    n_iter_ : int
+        Number of epochs run, ``partial_fit`` calls included.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    DBNTransformer : A stack of RBMs trained greedily.
+    sklearn.neural_network.BernoulliRBM : scikit-learn's Bernoulli RBM.
+
+    References
+    ----------
+    G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
+    Machines", UTML TR 2010-003, 2010.
+
+    T. Tieleman, "Training Restricted Boltzmann Machines using Approximations
+    to the Likelihood Gradient", ICML 2008.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdbn import RBM
+    >>> X = load_digits().data / 16
+    >>> rbm = RBM(n_components=32, n_iter=5, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (1797, 32)
+    >>> rbm.reconstruction_error_curve_[-1] < rbm.reconstruction_error_curve_[0]
+    True
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "visible_unit": [StrOptions(set(VISIBLE_UNITS))],
+        "hidden_unit": [StrOptions(set(HIDDEN_UNITS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "initial_momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "dtype": [StrOptions(set(DTYPES))],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        visible_unit="bernoulli",
+        hidden_unit="bernoulli",
+        learning_rate=0.1,
+        batch_size=100,
+        n_iter=10,
+        n_gibbs_steps=1,
+        persistent=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        weight_decay=2e-4,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.visible_unit = visible_unit
+        self.hidden_unit = hidden_unit
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.n_gibbs_steps = n_gibbs_steps
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.weight_decay = weight_decay
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the RBM for ``n_iter`` epochs of mini-batch CD.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : RBM
+            The fitted model.
+        """
+        X = self._validate_input(X, reset=True)
+        self._initialize(X, make_generator(self.random_state))
+        for _ in range(self.n_iter):
+            self._run_epoch(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Make one pass of mini-batch CD updates over ``X``.
+
+        The first call initialises the model from ``X``. Each call counts as
+        one epoch for the momentum schedule.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : RBM
+            The updated model.
+        """
+        first_call = not hasattr(self, "components_")
+        X = self._validate_input(X, reset=first_call)
+        if first_call:
+            self._initialize(X, make_generator(self.random_state))
+        self._run_epoch(X)
+        return self
+
+    def transform(self, X):
+        """Mean hidden activations given the data (the up pass).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to transform.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            Hidden means: probabilities for Bernoulli hidden units.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return rbm_math.hidden_means(
+            X, self.components_, self.intercept_hidden_, self.hidden_unit
+        )
+
+    def inverse_transform(self, X):
+        """Mean visible activations given hidden activations (the down pass).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Hidden activations, such as the output of ``transform``.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features_in_)
+            Visible means: probabilities for Bernoulli visible units.
+        """
+        check_is_fitted(self)
+        H = self._validate_hidden(X)
+        return rbm_math.visible_means(
+            H, self.components_, self.intercept_visible_, self.visible_unit
+        )
+
+    def gibbs(self, v):
+        """Make one Gibbs step from visible states ``v``.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples, n_features)
+            Visible states to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Visible states sampled after one step.
+        """
+        check_is_fitted(self)
+        v = self._validate_input(v, reset=False)
+        if sp.issparse(v):
+            v = v.toarray()
+        return rbm_math.gibbs_chain(v, *self._params(), *self._units(), 1, self._rng)
+
+    def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
+        """Draw visible means after a long Gibbs chain from random states.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of independent chains.
+        n_gibbs_steps : int, default=1000
+            Number of alternating Gibbs steps run before reading the visible
+            means.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features_in_)
+            Visible means after the chain: probabilities in [0, 1] for
+            Bernoulli visible units.
+        """
+        check_is_fitted(self)
+        rng = make_generator(random_state)
+        W, b_h, b_v = self._params()
+        start = np.repeat(b_v[None, :], n_samples, axis=0)
+        get_unit(self.visible_unit).activate(start)
+        start = get_unit(self.visible_unit).sample(start.copy(), rng, out=start)
+        v = rbm_math.gibbs_chain(
+            start, W, b_h, b_v, *self._units(), n_gibbs_steps - 1, rng
+        )
+        h = rbm_math.hidden_means(v, W, b_h, self.hidden_unit)
+        get_unit(self.hidden_unit).sample(h.copy(), rng, out=h)
+        return rbm_math.visible_means(h, W, b_v, self.visible_unit)
+
+    def free_energy(self, X):
+        """Free energy of each row: lower means the model finds it more likely.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        energy : ndarray of shape (n_samples,)
+            Free energy of each row.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return rbm_math.free_energy(X, *self._params(), *self._units())
+
+    def score_samples(self, X):
+        """Log-likelihood proxy of each row: higher means more likely.
+
+        For Bernoulli visible units this is the exact pseudo-log-likelihood,
+        the sum over features of ``log P(x_i | x_-i)``; it costs
+        ``n_samples * n_features * n_components`` operations. For Gaussian
+        visible units it is the negative free energy, the log-likelihood up to
+        the unknown log partition function.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Score of each row.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        W, b_h, b_v = self._params()
+        if self.visible_unit == "bernoulli":
+            return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self.hidden_unit)
+        return -rbm_math.free_energy(X, W, b_h, b_v, *self._units())
+
+    # -- internals --------------------------------------------------------
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def _params(self):
+        return self.components_, self.intercept_hidden_, self.intercept_visible_
+
+    def _units(self):
+        return self.visible_unit, self.hidden_unit
+
+    def _validate_input(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=DTYPES[self.dtype],
+            reset=reset,
+        )
+        check_visible_range(X, self.visible_unit)
+        return X
+
+    def _validate_hidden(self, H):
+        H = check_array(H, dtype=DTYPES[self.dtype])
+        if H.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {H.shape[1]} features, but inverse_transform expects "
+                f"{self.n_components} hidden activations (n_components)."
+            )
+        return H
+
+    def _initialize(self, X, rng):
+        """Set weights, biases and training state from the first data seen."""
+        dtype = DTYPES[self.dtype]
+        n_features = X.shape[1]
+        self._rng = rng
+        self.components_ = (
+            rng.standard_normal((self.n_components, n_features), dtype=dtype) * 0.01
+        )
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        if self.visible_unit == "bernoulli":
+            # Hinton's guide: visible biases log(p / (1 - p)) of the data.
+            p = np.clip(mean, 1e-3, 1 - 1e-3)
+            mean = np.log(p / (1 - p))
+        self.intercept_visible_ = mean.astype(dtype)
+        self._velocity = tuple(np.zeros_like(p) for p in self._params())
+        self._persistent_hidden = None
+        self.reconstruction_error_curve_ = []
+        self.n_iter_ = 0
+
+    def _run_epoch(self, X):
+        """One pass of mini-batch CD updates over ``X``."""
+        start_time = time.perf_counter()
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        dtype = DTYPES[self.dtype]
+        workspace = rbm_math.CDWorkspace(
+            batch_size, X.shape[1], self.n_components, dtype
+        )
+        if self.persistent:
+            self._ensure_persistent_chain(batch_size, dtype)
+        momentum = (
+            self.initial_momentum
+            if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
+            else self.momentum
+        )
+        total_error = 0.0
+        for rows in minibatches(n_samples, batch_size, self._rng):
+            n_rows = len(rows)
+            rbm_math.load_batch(X, rows, workspace.visible[:n_rows])
+            total_error += rbm_math.cd_step(
+                n_rows,
+                self._params(),
+                self._velocity,
+                workspace,
+                visible_unit=self.visible_unit,
+                hidden_unit=self.hidden_unit,
+                learning_rate=self.learning_rate,
+                momentum=momentum,
+                weight_decay=self.weight_decay,
+                n_gibbs_steps=self.n_gibbs_steps,
+                rng=self._rng,
+                persistent_hidden=self._persistent_hidden,
+            )
+        error = total_error / n_samples
+        check_finite_training(
+            [error, self.components_], "the RBM weights", "learning_rate"
+        )
+        self.reconstruction_error_curve_.append(error)
+        self.n_iter_ += 1
+        if self.verbose:
+            print(
+                f"[RBM] epoch {self.n_iter_}, reconstruction error {error:.4f}, "
+                f"{time.perf_counter() - start_time:.2f}s"
+            )
+
+    def _ensure_persistent_chain(self, batch_size, dtype):
+        chain = self._persistent_hidden
+        if chain is None or chain.shape[0] < batch_size:
+            # Start the chains from the hidden units' own biases.
+            chain = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
+            get_unit(self.hidden_unit).activate(chain)
+            unit = get_unit(self.hidden_unit)
+            self._persistent_hidden = unit.sample(chain.copy(), self._rng, out=chain)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = [self.dtype]
+        return tags

@@ -1,0 +1,574 @@
+"""DBNClassifier and DBNRegressor: pretraining, a head, then fine-tuning."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import (
+    FINE_TUNING_CONSTRAINTS,
+    PRETRAINING_CONSTRAINTS,
+    BaseDBN,
+    fill_doc,
+)
+from ._network import Network, predict
+from ._stack import unroll_encoder
+from ._training import TrainingState, make_optimizer, run_epochs
+from ._utils import child_seed, make_generator
+from ._validation import DTYPES, check_visible_range
+
+
+def _glorot_layer(fan_in, fan_out, rng, dtype):
+    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    W = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(dtype)
+    return W, np.zeros(fan_out, dtype=dtype)
+
+
+class BaseSupervisedDBN(BaseDBN):
+    """The three stages shared by the classifier and the regressor.
+
+    1. Greedy unsupervised pretraining of the RBM stack.
+    2. The output layer alone, trained on the frozen top-layer features.
+    3. Every layer fine-tuned together by backpropagation.
+
+    Subclasses define the targets' encoding (``_encode_targets``), the output
+    unit (``_output_unit``) and the validation score (``_validation_score``).
+    """
+
+    _parameter_constraints = {**PRETRAINING_CONSTRAINTS, **FINE_TUNING_CONSTRAINTS}
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        *,
+        visible_unit="bernoulli",
+        hidden_unit="bernoulli",
+        pretrain_epochs=10,
+        pretrain_learning_rate="auto",
+        pretrain_weight_decay=2e-4,
+        n_gibbs_steps=1,
+        persistent=False,
+        batch_size=100,
+        solver="adam",
+        learning_rate_init=1e-3,
+        momentum=0.9,
+        alpha=1e-4,
+        dropout=0.0,
+        head_epochs=10,
+        fine_tune=True,
+        max_iter=100,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_unit = visible_unit
+        self.hidden_unit = hidden_unit
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.n_gibbs_steps = n_gibbs_steps
+        self.persistent = persistent
+        self.batch_size = batch_size
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.alpha = alpha
+        self.dropout = dropout
+        self.head_epochs = head_epochs
+        self.fine_tune = fine_tune
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting ------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain, train the head, then fine-tune on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "coefs_")
+        X, y = self._validate_Xy(X, y, reset=not warm)
+        Y = self._encode_targets(y, first_call=not warm)
+        if not warm:
+            self._rng = make_generator(self.random_state)
+        X_train, Y_train, validation = self._split_validation(X, Y, y)
+
+        if not warm:
+            rbms = self._pretrain(X_train, self._rng)
+            self.pretraining_curves_ = [
+                list(rbm.reconstruction_error_curve_) for rbm in rbms
+            ]
+            coefs, intercepts, units = unroll_encoder(rbms)
+            del rbms
+            self._units = units
+            self.coefs_, self.intercepts_ = coefs, intercepts
+            self._fit_head(X_train, Y_train, validation)
+        if self.fine_tune or warm:
+            self._fine_tune(X_train, Y_train, validation, self.max_iter)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, **kwargs):
+        """One epoch of fine-tuning over ``(X, y)``.
+
+        On the first call the RBM stack makes one pretraining pass over
+        ``X`` and a new output layer is added; every call then makes one
+        epoch of backpropagation through the whole network. Early stopping
+        does not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        **kwargs : dict
+            ``classes`` for the classifier's first call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "coefs_")
+        X, y = self._validate_Xy(X, y, reset=first_call)
+        Y = self._encode_targets(y, first_call=first_call, **kwargs)
+        if first_call:
+            self._rng = make_generator(self.random_state)
+            rbms = self._pretrain(X, self._rng, partial=True)
+            self.pretraining_curves_ = [
+                list(rbm.reconstruction_error_curve_) for rbm in rbms
+            ]
+            coefs, intercepts, units = unroll_encoder(rbms)
+            W, b = _glorot_layer(
+                coefs[-1].shape[1], Y.shape[1], self._rng, DTYPES[self.dtype]
+            )
+            self._units = units
+            self.coefs_, self.intercepts_ = coefs + [W], intercepts + [b]
+            self._reset_history()
+        self._fine_tune(X, Y, None, 1, check_convergence=False)
+        return self
+
+    def _validate_Xy(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=DTYPES[self.dtype],
+            multi_output=self._multi_output,
+            y_numeric=not isinstance(self, ClassifierMixin),
+            reset=reset,
+        )
+        check_visible_range(X, self.visible_unit)
+        return X, y
+
+    def _split_validation(self, X, Y, y):
+        if not self.early_stopping:
+            return X, Y, None
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        X_train, X_val, Y_train, Y_val = train_test_split(
+            X,
+            Y,
+            test_size=self.validation_fraction,
+            random_state=child_seed(self._rng),
+            stratify=stratify,
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "early_stopping needs at least 2 validation samples; increase "
+                "validation_fraction or turn early_stopping off."
+            )
+        return X_train, Y_train, (X_val, Y_val, self._validation_score)
+
+    def _network(self):
+        return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
+
+    def _reset_history(self):
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_loss_ = np.inf
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.n_head_iter_ = 0
+        self.n_iter_ = 0
+        self._fine_tuning_state = None
+
+    def _record(self, state, n_run):
+        self.loss_curve_.extend(state.loss_curve[-n_run:] if n_run else [])
+        if self.validation_scores_ is not None and state.validation_scores:
+            self.validation_scores_.extend(state.validation_scores[-n_run:])
+        self.n_iter_ += n_run
+
+    def _fit_head(self, X, Y, validation):
+        """Stage 2: the output layer alone on frozen top-layer features."""
+        self._reset_history()
+        encoder = Network(self.coefs_, self.intercepts_, self._units)
+        features = predict(encoder, X)
+        head_validation = None
+        if validation is not None:
+            X_val, Y_val, score = validation
+            head_validation = (predict(encoder, X_val), Y_val, score)
+        W, b = _glorot_layer(
+            features.shape[1], Y.shape[1], self._rng, DTYPES[self.dtype]
+        )
+        head = Network([W], [b], [self._output_unit])
+        state = TrainingState(
+            make_optimizer(
+                self.solver, head.params, self.learning_rate_init, self.momentum
+            )
+        )
+        n_run = run_epochs(
+            head,
+            features,
+            Y,
+            state,
+            n_epochs=self.head_epochs,
+            batch_size=self.batch_size,
+            rng=self._rng,
+            alpha=self.alpha,
+            validation=head_validation,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            check_convergence=not self.fine_tune,
+            verbose=self.verbose,
+            label="head",
+        )
+        self.coefs_.append(W)
+        self.intercepts_.append(b)
+        self._record(state, n_run)
+        self.n_head_iter_ = n_run
+        self.best_loss_ = state.best_loss
+        if validation is not None:
+            self.best_validation_score_ = state.best_validation_score
+
+    def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True):
+        """Stage 3: backpropagation through every layer."""
+        net = self._network()
+        state = self._fine_tuning_state
+        if state is None or check_convergence:
+            # fit starts a fresh optimiser, as MLPClassifier does on warm
+            # starts; partial_fit calls carry its state over.
+            state = TrainingState(
+                make_optimizer(
+                    self.solver, net.params, self.learning_rate_init, self.momentum
+                )
+            )
+        if validation is not None and self.best_validation_score_ is not None:
+            # The head's best score is the bar fine-tuning has to clear; its
+            # weights are what early stopping falls back to.
+            state.best_validation_score = self.best_validation_score_
+            state.best_params = net.copy_params()
+        n_run = run_epochs(
+            net,
+            X,
+            Y,
+            state,
+            n_epochs=n_epochs,
+            batch_size=self.batch_size,
+            rng=self._rng,
+            alpha=self.alpha,
+            dropout=self.dropout,
+            validation=validation,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            check_convergence=check_convergence,
+            verbose=self.verbose,
+        )
+        self._fine_tuning_state = state
+        self._record(state, n_run)
+        self.best_loss_ = state.best_loss
+        if validation is not None:
+            self.best_validation_score_ = state.best_validation_score
+
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return predict(self._network(), X)
+
+
+@fill_doc
+class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
+    """Deep belief network classifier.
+
+    Trained in three stages (Hinton, Osindero & Teh, 2006; Hinton &
+    Salakhutdinov, 2006): a stack of RBMs is pretrained greedily without the
+    labels; a softmax layer is trained on the frozen top-layer features; then
+    the whole network, its logistic layers initialised from the RBM weights,
+    is fine-tuned with backpropagation on the cross-entropy.
+
+    Parameters
+    ----------
+    %(pretraining_params)s
+    %(fine_tuning_params)s
+    %(common_params)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    %(supervised_attributes)s
+
+    See Also
+    --------
+    DBNRegressor : The same network for regression.
+    DBNTransformer : The pretrained stack as an unsupervised transformer.
+    sklearn.neural_network.MLPClassifier : Backpropagation without
+        pretraining.
+
+    References
+    ----------
+    G. E. Hinton, S. Osindero and Y.-W. Teh, "A fast learning algorithm for
+    deep belief nets", Neural Computation 18, 2006.
+
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the Dimensionality of
+    Data with Neural Networks", Science 313, 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdbn import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X / 16, y, random_state=0)
+    >>> clf = DBNClassifier((128,), max_iter=30, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    True
+    """
+
+    _output_unit = "softmax"
+    _multi_output = False
+
+    def _encode_targets(self, y, first_call, classes=None):
+        check_classification_targets(y)
+        if first_call:
+            self.classes_ = np.unique(y if classes is None else classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    "DBNClassifier needs samples of at least 2 classes, but the "
+                    f"data contains only one class: {self.classes_[0]!r}."
+                )
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} differs from the classes of the first "
+                f"partial_fit call, {self.classes_!r}."
+            )
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen!r} absent from classes_ {self.classes_!r}."
+            )
+        codes = np.searchsorted(self.classes_, y)
+        Y = np.zeros((len(y), len(self.classes_)), dtype=DTYPES[self.dtype])
+        Y[np.arange(len(y)), codes] = 1
+        return Y
+
+    @staticmethod
+    def _validation_score(output, Y):
+        return float(np.mean(output.argmax(axis=1) == Y.argmax(axis=1)))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, columns in the order of ``classes_``.
+        """
+        return self._forward(X)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class.
+        """
+        proba = self.predict_proba(X)
+        return np.log(np.clip(proba, np.finfo(proba.dtype).tiny, None))
+
+    def predict(self, X):
+        """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of fine-tuning over ``(X, y)``.
+
+        On the first call the RBM stack makes one pretraining pass over
+        ``X`` and a new softmax layer is added; every call then makes one
+        epoch of backpropagation through the whole network. Early stopping
+        does not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will ever appear; required on the first call
+            when the first chunk lacks some labels.
+
+        Returns
+        -------
+        self : DBNClassifier
+            The updated classifier.
+        """
+        return super().partial_fit(X, y, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+@fill_doc
+class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
+    """Deep belief network regressor.
+
+    The classifier's three stages with a linear output layer and the squared
+    error: greedy RBM pretraining, a linear head on the frozen top-layer
+    features, then fine-tuning of every layer. Targets are standardised
+    internally, so their scale does not matter; several outputs are
+    supported.
+
+    Parameters
+    ----------
+    %(pretraining_params)s
+    %(fine_tuning_params)s
+    %(common_params)s
+
+    Attributes
+    ----------
+    %(supervised_attributes)s
+
+    See Also
+    --------
+    DBNClassifier : The same network for classification.
+    sklearn.neural_network.MLPRegressor : Backpropagation without
+        pretraining.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdbn import DBNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(size=(500, 2))
+    >>> y = np.sin(6 * X[:, 0]) + X[:, 1]
+    >>> reg = DBNRegressor((64,), max_iter=200, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+
+    _output_unit = "gaussian"
+    _multi_output = True
+
+    def partial_fit(self, X, y):
+        """One epoch of fine-tuning over ``(X, y)``.
+
+        On the first call the RBM stack makes one pretraining pass over
+        ``X`` and a new linear output layer is added; every call then makes
+        one epoch of backpropagation through the whole network. Targets are
+        standardised with the mean and scale of the first call's ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : DBNRegressor
+            The updated regressor.
+        """
+        return super().partial_fit(X, y)
+
+    def _encode_targets(self, y, first_call):
+        y = np.asarray(y, dtype=DTYPES[self.dtype])
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if first_call:
+            self._y_ndim = y.ndim
+            self._y_mean = Y.mean(axis=0)
+            scale = Y.std(axis=0)
+            scale[scale == 0] = 1
+            self._y_scale = scale
+        elif Y.shape[1] != self._y_mean.shape[0]:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs, but the model was fitted with "
+                f"{self._y_mean.shape[0]}."
+            )
+        return (Y - self._y_mean) / self._y_scale
+
+    @staticmethod
+    def _validation_score(output, Y):
+        residual = ((Y - output) ** 2).sum(axis=0)
+        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        total[total == 0] = 1
+        return float(np.mean(1 - residual / total))
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, in the shape of the training targets.
+        """
+        Y = self._forward(X) * self._y_scale + self._y_mean
+        return Y.ravel() if self._y_ndim == 1 else Y

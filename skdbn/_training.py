@@ -1,0 +1,187 @@
+"""Mini-batch training of a :class:`~skdbn._network.Network`.
+
+The optimizers and the epoch loop with its stopping rules live here, written
+once for the supervised head, the fine-tuning of classifiers and regressors
+and the fine-tuning of autoencoders. The stopping rules follow scikit-learn's
+``MLPClassifier``: without a validation set, stop when the training loss has
+not improved by ``tol`` for ``n_iter_no_change`` epochs; with one, stop when
+the validation score has not, and restore the best weights.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._network import forward_backward, predict
+from ._rbm_numerics import load_batch
+from ._utils import minibatches
+from ._validation import check_finite_training
+
+
+class SGD:
+    """Stochastic gradient descent with (Nesterov) momentum."""
+
+    def __init__(self, params, learning_rate, momentum=0.9, nesterov=True):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.velocities = [np.zeros_like(p) for p in params]
+
+    def update(self, params, grads):
+        lr, mu = self.learning_rate, self.momentum
+        for param, velocity, grad in zip(params, self.velocities, grads):
+            velocity *= mu
+            grad *= lr
+            velocity -= grad
+            if self.nesterov:
+                param += mu * velocity
+                param -= grad
+            else:
+                param += velocity
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015) with scikit-learn's default constants."""
+
+    def __init__(self, params, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.first = [np.zeros_like(p) for p in params]
+        self.second = [np.zeros_like(p) for p in params]
+
+    def update(self, params, grads):
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        step = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for param, m, v, grad in zip(params, self.first, self.second, grads):
+            m *= b1
+            m += (1 - b1) * grad
+            v *= b2
+            np.multiply(grad, grad, out=grad)
+            grad *= 1 - b2
+            v += grad
+            np.sqrt(v, out=grad)
+            grad += self.epsilon
+            np.divide(m, grad, out=grad)
+            grad *= step
+            param -= grad
+
+
+def make_optimizer(solver, params, learning_rate, momentum):
+    if solver == "adam":
+        return Adam(params, learning_rate)
+    return SGD(params, learning_rate, momentum=momentum)
+
+
+class TrainingState:
+    """What carries over between calls: optimizer, history, stopping counters."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        self.loss_curve = []
+        self.validation_scores = []
+        self.best_loss = np.inf
+        self.best_validation_score = -np.inf
+        self.best_params = None
+        self.no_improvement_count = 0
+
+
+def run_epochs(
+    net,
+    X,
+    Y,
+    state,
+    *,
+    n_epochs,
+    batch_size,
+    rng,
+    alpha=0.0,
+    dropout=0.0,
+    validation=None,
+    n_iter_no_change=10,
+    tol=1e-4,
+    check_convergence=True,
+    verbose=0,
+    label="fine-tuning",
+    learning_rate_name="learning_rate_init",
+):
+    """Train ``net`` on ``(X, Y)`` for up to ``n_epochs`` epochs.
+
+    Parameters
+    ----------
+    validation : tuple (X_val, Y_val, score) or None
+        Held-out data and a function ``score(output, Y_val)`` (higher is
+        better). When given, training stops on the validation score and the
+        best weights are restored at the end.
+    check_convergence : bool
+        Stop early when the monitored quantity stalls, and warn when
+        ``n_epochs`` run out before that.
+
+    Returns
+    -------
+    n_run : int
+        Number of epochs run.
+    """
+    n_samples = X.shape[0]
+    batch_size = min(batch_size, n_samples)
+    X_batch = np.empty((batch_size, X.shape[1]), dtype=Y.dtype)
+    Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+    n_run = 0
+    stopped = False
+    for _ in range(n_epochs):
+        start_time = time.perf_counter()
+        total = 0.0
+        for rows in minibatches(n_samples, batch_size, rng):
+            n_rows = len(rows)
+            xb = load_batch(X, rows, X_batch[:n_rows])
+            yb = np.take(Y, rows, axis=0, out=Y_batch[:n_rows])
+            value, grads = forward_backward(
+                net, xb, yb, alpha=alpha, dropout=dropout, rng=rng
+            )
+            state.optimizer.update(net.params, grads)
+            total += value * n_rows
+        epoch_loss = total / n_samples
+        n_run += 1
+        check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
+        state.loss_curve.append(epoch_loss)
+        message = f"[{label}] epoch {len(state.loss_curve)}, loss {epoch_loss:.5f}"
+
+        if validation is not None:
+            X_val, Y_val, score = validation
+            value = score(predict(net, X_val), Y_val)
+            state.validation_scores.append(value)
+            message += f", validation score {value:.5f}"
+            improved = value > state.best_validation_score + tol
+            if value > state.best_validation_score:
+                state.best_validation_score = value
+                state.best_params = net.copy_params()
+        else:
+            improved = epoch_loss < state.best_loss - tol
+        state.best_loss = min(state.best_loss, epoch_loss)
+        state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
+        if verbose:
+            print(f"{message}, {time.perf_counter() - start_time:.2f}s")
+        if check_convergence and state.no_improvement_count > n_iter_no_change:
+            stopped = True
+            if verbose:
+                print(
+                    f"[{label}] no improvement of more than {tol} for "
+                    f"{n_iter_no_change} consecutive epochs; stopping."
+                )
+            break
+
+    if validation is not None and state.best_params is not None:
+        net.set_params(state.best_params)
+    if check_convergence and not stopped and n_epochs > 0:
+        warnings.warn(
+            f"{label}: the maximum number of epochs ({n_epochs}) was reached "
+            "before the optimisation converged.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return n_run

@@ -1,0 +1,399 @@
+"""DBNTransformer: the pretrained stack, optionally fine-tuned as an autoencoder."""
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import (
+    FINE_TUNING_CONSTRAINTS,
+    PRETRAINING_CONSTRAINTS,
+    BaseDBN,
+    fill_doc,
+)
+from ._network import Network, predict
+from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
+from ._training import TrainingState, make_optimizer, run_epochs
+from ._units import HIDDEN_UNITS
+from ._utils import child_seed, make_generator
+from ._validation import DTYPES, per_layer
+
+
+@fill_doc
+class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN):
+    """Deep belief network as an unsupervised transformer.
+
+    ``fit`` pretrains a stack of RBMs greedily, each on the hidden means of
+    the one below. ``transform`` is the deterministic up pass to the top
+    layer, ``inverse_transform`` the down pass back to the data. With
+    ``fine_tune="autoencoder"`` the stack becomes the deep autoencoder of
+    Hinton & Salakhutdinov (2006): the top layer is linear by default and the
+    unrolled encoder-decoder is fine-tuned on reconstruction.
+
+    Parameters
+    ----------
+    %(pretraining_params)s
+        ``hidden_unit="auto"`` (the default) uses Bernoulli units, except a
+        linear (Gaussian) top layer when ``fine_tune="autoencoder"``.
+    %(autoencoder_params)s
+    %(common_params)s
+
+    Attributes
+    ----------
+    rbms_ : list of RBM
+        The pretrained layers, lowest first.
+    pretraining_curves_ : list of list of float
+        Reconstruction error per epoch of each RBM during pretraining.
+    coefs_ : list of ndarray
+        Weights of the unrolled autoencoder, encoder layers then decoder
+        layers, ``coefs_[i]`` of shape ``(fan_in, fan_out)``.
+    intercepts_ : list of ndarray
+        Biases of the unrolled autoencoder.
+    loss_curve_ : list of float
+        Autoencoder fine-tuning loss per epoch (empty without fine-tuning):
+        cross-entropy per row for Bernoulli inputs, half the squared error per
+        row for Gaussian ones.
+    validation_scores_ : list of float or None
+        Negative validation reconstruction error per fine-tuning epoch when
+        ``early_stopping``.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    RBM : One layer of the stack.
+    DBNClassifier : The stack with a softmax layer, fine-tuned on labels.
+
+    References
+    ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the Dimensionality of
+    Data with Neural Networks", Science 313, 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdbn import DBNTransformer
+    >>> X = load_digits().data / 16
+    >>> dbn = DBNTransformer((128, 32), random_state=0).fit(X)
+    >>> dbn.transform(X).shape
+    (1797, 32)
+    >>> dbn.inverse_transform(dbn.transform(X)).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints = {
+        **PRETRAINING_CONSTRAINTS,
+        "hidden_unit": [StrOptions({"auto", *HIDDEN_UNITS}), "array-like"],
+        **{
+            key: FINE_TUNING_CONSTRAINTS[key]
+            for key in (
+                "solver",
+                "learning_rate_init",
+                "momentum",
+                "alpha",
+                "tol",
+                "early_stopping",
+                "validation_fraction",
+                "n_iter_no_change",
+            )
+        },
+        "fine_tune": [StrOptions({"autoencoder"}), None],
+        "max_iter": FINE_TUNING_CONSTRAINTS["max_iter"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        *,
+        visible_unit="bernoulli",
+        hidden_unit="auto",
+        pretrain_epochs=10,
+        pretrain_learning_rate="auto",
+        pretrain_weight_decay=2e-4,
+        n_gibbs_steps=1,
+        persistent=False,
+        batch_size=100,
+        fine_tune=None,
+        solver="adam",
+        learning_rate_init=1e-3,
+        momentum=0.9,
+        alpha=0.0,
+        max_iter=50,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_unit = visible_unit
+        self.hidden_unit = hidden_unit
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.n_gibbs_steps = n_gibbs_steps
+        self.persistent = persistent
+        self.batch_size = batch_size
+        self.fine_tune = fine_tune
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the stack on ``X``, then fine-tune it if asked.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DBNTransformer
+            The fitted transformer.
+        """
+        X = self._validate_X(X, reset=True)
+        self._rng = make_generator(self.random_state)
+        validation = None
+        if self.fine_tune and self.early_stopping:
+            X, X_val = train_test_split(
+                X,
+                test_size=self.validation_fraction,
+                random_state=child_seed(self._rng),
+            )
+            X_val_dense = X_val.toarray() if hasattr(X_val, "toarray") else X_val
+            validation = (X_val, X_val_dense, self._validation_score)
+        self.rbms_ = self._pretrain(X, self._rng)
+        self._unroll()
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if validation is not None else None
+        self.n_iter_ = 0
+        if self.fine_tune == "autoencoder":
+            self._fine_tune(X, validation)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One pass of CD over ``X`` for every layer, lowest first.
+
+        Each RBM is updated on the hidden means of the layer below, as
+        updated by this same call, so the stack can be pretrained on data
+        that arrives in chunks. Autoencoder fine-tuning is not applied.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DBNTransformer
+            The updated transformer.
+        """
+        first_call = not hasattr(self, "rbms_")
+        X = self._validate_X(X, reset=first_call)
+        if first_call:
+            self._rng = make_generator(self.random_state)
+            self.rbms_ = self._make_rbms(self._rng)
+            self.loss_curve_ = []
+            self.validation_scores_ = None
+            self.n_iter_ = 0
+        pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
+        self._unroll()
+        return self
+
+    def transform(self, X):
+        """Up pass: the top layer's mean activations (the codes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Top-layer activations.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return predict(self._encoder(), X)
+
+    def inverse_transform(self, X):
+        """Down pass: reconstruct the data from top-layer activations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+            Top-layer activations, such as the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Reconstructed data (visible means).
+        """
+        check_is_fitted(self)
+        H = check_array(X, dtype=DTYPES[self.dtype])
+        n_codes = self.coefs_[len(self.rbms_)].shape[0]
+        if H.shape[1] != n_codes:
+            raise ValueError(
+                f"X has {H.shape[1]} features, but inverse_transform expects "
+                f"{n_codes} top-layer activations."
+            )
+        return predict(self._decoder(), H)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error of ``X`` (higher is better).
+
+        The error of a row is the squared distance between it and
+        ``inverse_transform(transform(row))``, summed over features: the
+        measure of Hinton & Salakhutdinov (2006).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean squared reconstruction error per row.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        reconstruction = predict(self._autoencoder(), X)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        return -float(np.mean(np.sum((X - reconstruction) ** 2, axis=1)))
+
+    def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
+        """Draw data from the model.
+
+        Runs alternating Gibbs sampling in the top RBM from random states,
+        then one deterministic down pass through the layers below.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of independent chains.
+        n_gibbs_steps : int, default=1000
+            Gibbs steps in the top RBM.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains.
+
+        Returns
+        -------
+        X_sampled : ndarray of shape (n_samples, n_features_in_)
+            Visible means of the sampled states.
+        """
+        check_is_fitted(self)
+        top = self.rbms_[-1]
+        visible_top = top.sample(
+            n_samples, n_gibbs_steps=n_gibbs_steps, random_state=random_state
+        )
+        decoder = Network(*unroll_decoder(self.rbms_[:-1]))
+        if not decoder.coefs:
+            return visible_top
+        return predict(decoder, visible_top)
+
+    # -- internals ------------------------------------------------------------
+
+    @property
+    def _n_features_out(self):
+        return self.coefs_[len(self.rbms_) - 1].shape[1]
+
+    def _hidden_units(self, n_layers):
+        if isinstance(self.hidden_unit, str) and self.hidden_unit == "auto":
+            units = ["bernoulli"] * n_layers
+            if self.fine_tune == "autoencoder":
+                units[-1] = "gaussian"
+            return units
+        units = per_layer(self.hidden_unit, n_layers, "hidden_unit")
+        for unit in units:
+            if unit not in HIDDEN_UNITS:
+                raise ValueError(
+                    f"hidden_unit entries must be in {HIDDEN_UNITS}, got {unit!r}."
+                )
+        return units
+
+    def _make_rbms(self, rng):
+        return super()._make_rbms(
+            rng, hidden_unit=self._hidden_units(len(self._layer_sizes()))
+        )
+
+    def _unroll(self):
+        enc_coefs, enc_intercepts, enc_units = unroll_encoder(self.rbms_)
+        dec_coefs, dec_intercepts, dec_units = unroll_decoder(self.rbms_)
+        self.coefs_ = enc_coefs + dec_coefs
+        self.intercepts_ = enc_intercepts + dec_intercepts
+        self._units = enc_units + dec_units
+        self.pretraining_curves_ = [
+            list(rbm.reconstruction_error_curve_) for rbm in self.rbms_
+        ]
+
+    def _autoencoder(self):
+        return Network(self.coefs_, self.intercepts_, self._units)
+
+    def _encoder(self):
+        return self._autoencoder().layers(0, len(self.rbms_))
+
+    def _decoder(self):
+        return self._autoencoder().layers(len(self.rbms_))
+
+    @staticmethod
+    def _validation_score(output, X):
+        return -float(np.mean(np.sum((X - output) ** 2, axis=1)))
+
+    def _fine_tune(self, X, validation):
+        net = self._autoencoder()
+        state = TrainingState(
+            make_optimizer(
+                self.solver, net.params, self.learning_rate_init, self.momentum
+            )
+        )
+        self.n_iter_ = run_epochs(
+            net,
+            X,
+            X if not hasattr(X, "toarray") else X.toarray(),
+            state,
+            n_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            rng=self._rng,
+            alpha=self.alpha,
+            validation=validation,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            label="autoencoder fine-tuning",
+        )
+        self.loss_curve_ = state.loss_curve
+        if validation is not None:
+            self.validation_scores_ = state.validation_scores
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = [self.dtype]
+        return tags

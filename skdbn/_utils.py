@@ -1,0 +1,40 @@
+"""Small helpers shared by the estimators."""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+
+def make_generator(random_state):
+    """Turn an sklearn ``random_state`` into a fast ``numpy.random.Generator``.
+
+    An int gives the same stream every time; a ``RandomState`` instance is
+    advanced, as scikit-learn estimators do.
+    """
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
+
+
+def child_seed(rng):
+    """Draw a seed for a sub-estimator from a parent generator."""
+    return int(rng.integers(np.iinfo(np.int32).max))
+
+
+def minibatches(n_samples, batch_size, rng=None):
+    """Index arrays of one epoch's mini-batches, shuffled when ``rng`` is given.
+
+    Indices within a batch are sorted so that gathering the rows walks memory
+    forwards.
+    """
+    order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
+    batch_size = max(1, min(batch_size, n_samples))
+    batches = [order[i : i + batch_size] for i in range(0, n_samples, batch_size)]
+    if rng is not None:
+        for batch in batches:
+            batch.sort()
+    return batches
+
+
+def gen_row_chunks(n_samples, chunk_size):
+    """Slices covering ``range(n_samples)`` in chunks of ``chunk_size`` rows."""
+    for start in range(0, n_samples, chunk_size):
+        yield slice(start, min(start + chunk_size, n_samples))

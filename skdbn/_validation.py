@@ -1,0 +1,55 @@
+"""Input and training checks shared by every estimator."""
+
+import numpy as np
+import scipy.sparse as sp
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Training produced non-finite weights or losses.
+
+    Raised instead of returning a model full of NaN; the usual cure is a
+    smaller learning rate.
+    """
+
+
+def check_visible_range(X, visible_unit):
+    """Reject data that Bernoulli visible units cannot model."""
+    if visible_unit != "bernoulli":
+        return
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return
+    low, high = values.min(), values.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"Input values must lie in [0, 1] for Bernoulli visible units, but "
+            f"they range over [{low:.4g}, {high:.4g}]. Scale the data with "
+            "sklearn.preprocessing.MinMaxScaler(clip=True), or standardise it "
+            "and use visible_unit='gaussian'."
+        )
+
+
+def check_finite_training(values, what, learning_rate_name="learning_rate"):
+    """Raise :class:`TrainingDivergedError` if any array in ``values`` is not finite."""
+    for value in values:
+        if not np.all(np.isfinite(value)):
+            raise TrainingDivergedError(
+                f"Training diverged: {what} became NaN or infinite. Lower "
+                f"{learning_rate_name} (a factor of 10 is a good first step); "
+                "standardised inputs also help with Gaussian or ReLU units."
+            )
+
+
+def per_layer(value, n_layers, name):
+    """Expand a scalar to one value per layer, or check a sequence's length."""
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return [value] * n_layers
+    values = list(value)
+    if len(values) != n_layers:
+        raise ValueError(
+            f"{name} has {len(values)} entries but there are {n_layers} hidden "
+            f"layers; give one value for all layers or one per layer."
+        )
+    return values
