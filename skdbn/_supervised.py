@@ -438,7 +438,8 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def partial_fit(self, X, y, classes=None):
         """One epoch of fine-tuning over ``(X, y)``.
@@ -568,7 +569,14 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the shape of the training targets.
+            Predictions as float64, in the shape of the training targets.
         """
-        Y = self._forward(X) * self._y_scale + self._y_mean
+        # Targets are float64 in scikit-learn; the network's precision is an
+        # implementation detail that should not leak into predictions.
+        Y = self._forward(X).astype(np.float64) * self._y_scale + self._y_mean
         return Y.ravel() if self._y_ndim == 1 else Y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -58,7 +58,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         Negative validation reconstruction error per fine-tuning epoch when
         ``early_stopping``.
     n_iter_ : int
-        Number of fine-tuning epochs run.
+        Epochs run by the last training stage: the autoencoder fine-tuning
+        epochs with ``fine_tune="autoencoder"``, otherwise the top RBM's
+        pretraining epochs.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -186,9 +188,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self._unroll()
         self.loss_curve_ = []
         self.validation_scores_ = [] if validation is not None else None
-        self.n_iter_ = 0
+        self.n_iter_ = self.rbms_[-1].n_iter_
         if self.fine_tune == "autoencoder":
-            self._fine_tune(X, validation)
+            self.n_iter_ = self._fine_tune(X, validation)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -218,9 +220,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             self.rbms_ = self._make_rbms(self._rng)
             self.loss_curve_ = []
             self.validation_scores_ = None
-            self.n_iter_ = 0
-        pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
+            pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
         self._unroll()
+        self.n_iter_ = self.rbms_[-1].n_iter_
         return self
 
     def transform(self, X):
@@ -374,7 +376,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
                 self.solver, net.params, self.learning_rate_init, self.momentum
             )
         )
-        self.n_iter_ = run_epochs(
+        n_run = run_epochs(
             net,
             X,
             X if not hasattr(X, "toarray") else X.toarray(),
@@ -392,6 +394,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.loss_curve_ = state.loss_curve
         if validation is not None:
             self.validation_scores_ = state.validation_scores
+        return n_run
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
