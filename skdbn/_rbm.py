@@ -383,11 +383,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         dtype = DTYPES[self.dtype]
         n_features = X.shape[1]
         self._rng = rng
+        # Drawn in float64 whatever the dtype, so that float32 and float64
+        # models start from the same weights.
         self.components_ = (
-            rng.standard_normal((self.n_components, n_features), dtype=dtype) * 0.01
-        )
+            rng.standard_normal((self.n_components, n_features)) * 0.01
+        ).astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
-        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        if sp.issparse(X):
+            column_sums = np.bincount(X.indices, weights=X.data, minlength=n_features)
+            mean = column_sums / X.shape[0]
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)
         if self.visible_unit == "bernoulli":
             # Hinton's guide: visible biases log(p / (1 - p)) of the data.
             p = np.clip(mean, 1e-3, 1 - 1e-3)
@@ -414,6 +420,24 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
             else self.momentum
         )
+        # Overflow is caught below as divergence, with a useful message.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total_error = self._run_batches(
+                X, n_samples, batch_size, workspace, momentum
+            )
+        error = total_error / n_samples
+        check_finite_training(
+            [error, self.components_], "the RBM weights", "learning_rate"
+        )
+        self.reconstruction_error_curve_.append(error)
+        self.n_iter_ += 1
+        if self.verbose:
+            print(
+                f"[RBM] epoch {self.n_iter_}, reconstruction error {error:.4f}, "
+                f"{time.perf_counter() - start_time:.2f}s"
+            )
+
+    def _run_batches(self, X, n_samples, batch_size, workspace, momentum):
         total_error = 0.0
         for rows in minibatches(n_samples, batch_size, self._rng):
             n_rows = len(rows)
@@ -432,17 +456,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 rng=self._rng,
                 persistent_hidden=self._persistent_hidden,
             )
-        error = total_error / n_samples
-        check_finite_training(
-            [error, self.components_], "the RBM weights", "learning_rate"
-        )
-        self.reconstruction_error_curve_.append(error)
-        self.n_iter_ += 1
-        if self.verbose:
-            print(
-                f"[RBM] epoch {self.n_iter_}, reconstruction error {error:.4f}, "
-                f"{time.perf_counter() - start_time:.2f}s"
-            )
+        return total_error
 
     def _ensure_persistent_chain(self, batch_size, dtype):
         chain = self._persistent_hidden

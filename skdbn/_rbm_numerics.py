@@ -127,10 +127,10 @@ def cd_step(
 
     The batch occupies ``workspace.visible[:n_rows]`` (see :func:`load_batch`).
     Following Hinton's practical guide, the chain starts from sampled hidden
-    states, reconstructions use mean activations, and both gradient
+    states, the final reconstruction uses mean activations, and both gradient
     statistics use hidden means. With ``persistent_hidden`` the negative chain
-    continues from those hidden states (persistent CD) and they are updated in
-    place.
+    continues from those hidden states (persistent CD, Tieleman 2008), samples
+    its visible states, and its hidden states are updated in place.
 
     Parameters and velocities are updated in place:
     ``velocity = momentum * velocity + lr * (gradient - weight_decay * W)``,
@@ -144,6 +144,7 @@ def cd_step(
     W, b_h, b_v = params
     dW, db_h, db_v = velocity
     hidden = get_unit(hidden_unit)
+    visible = get_unit(visible_unit)
     ws = workspace
     v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
     h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
@@ -153,14 +154,28 @@ def cd_step(
         h_state = hidden.sample(h_pos, rng, out=ws.hidden_sample[:n_rows])
     else:
         h_state = persistent_hidden[:n_rows]
+    persistent = persistent_hidden is not None
     for step in range(n_gibbs_steps):
+        last = step + 1 == n_gibbs_steps
         visible_means(h_state, W, b_v, visible_unit, out=v_neg)
+        if persistent or not last:
+            # A persistent chain must stay a true Markov chain, so it samples
+            # its visible states; plain CD keeps the last reconstruction's
+            # means, which lowers the variance of the gradient.
+            visible.sample(v_neg.copy(), rng, out=v_neg)
         hidden_means(v_neg, W, b_h, hidden_unit, out=h_neg)
-        if step + 1 < n_gibbs_steps or persistent_hidden is not None:
+        if persistent or not last:
             hidden.sample(h_neg, rng, out=h_state)
 
-    np.subtract(v_pos, v_neg, out=ws.residual[:n_rows])
-    residual = ws.residual[:n_rows].ravel()
+    residual = ws.residual[:n_rows]
+    if persistent:
+        # The chain's samples are not reconstructions of this batch; monitor
+        # the one-step mean-field reconstruction instead (one more product).
+        visible_means(h_pos, W, b_v, visible_unit, out=residual)
+        np.subtract(v_pos, residual, out=residual)
+    else:
+        np.subtract(v_pos, v_neg, out=residual)
+    residual = residual.ravel()
     squared_error = float(np.dot(residual, residual))
 
     # Scale the small hidden blocks rather than the large gradient matrix:

@@ -1,0 +1,180 @@
+"""The numeric core checked against plain reference formulas."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from skdbn import _rbm_numerics as rbm_math
+from skdbn._network import Network, forward_backward
+from skdbn._units import get_unit
+
+
+def test_logistic_matches_expit():
+    x = np.linspace(-40, 40, 1001).astype(np.float32)
+    out = get_unit("bernoulli").activate(x.copy())
+    np.testing.assert_allclose(out, expit(x), atol=1e-6)
+
+
+def test_bernoulli_sample_is_binary_with_right_mean():
+    rng = np.random.default_rng(0)
+    mean = np.full((2000, 4), 0.3, dtype=np.float32)
+    sample = get_unit("bernoulli").sample(mean, rng, np.empty_like(mean))
+    assert set(np.unique(sample)) <= {0.0, 1.0}
+    assert sample.dtype == np.float32
+    assert abs(sample.mean() - 0.3) < 0.02
+
+
+def _naive_cd1(v0, W, b_h, b_v, h_sample, lr):
+    """CD-1 as written in Hinton's guide, with the hidden sample given."""
+    ph0 = expit(v0 @ W.T + b_h)
+    pv1 = expit(h_sample @ W + b_v)
+    ph1 = expit(pv1 @ W.T + b_h)
+    n = len(v0)
+    dW = lr * (ph0.T @ v0 - ph1.T @ pv1) / n
+    db_h = lr * (ph0.sum(0) - ph1.sum(0)) / n
+    db_v = lr * (v0.sum(0) - pv1.sum(0)) / n
+    return W + dW, b_h + db_h, b_v + db_v, ((v0 - pv1) ** 2).sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cd_step_matches_naive_formula(dtype):
+    rng = np.random.default_rng(0)
+    n, n_vis, n_hid = 7, 5, 3
+    v0 = (rng.random((n, n_vis)) > 0.5).astype(dtype)
+    W = rng.normal(0, 0.3, (n_hid, n_vis)).astype(dtype)
+    b_h = rng.normal(0, 0.1, n_hid).astype(dtype)
+    b_v = rng.normal(0, 0.1, n_vis).astype(dtype)
+    params = (W.copy(), b_h.copy(), b_v.copy())
+    velocity = tuple(np.zeros_like(p) for p in params)
+    ws = rbm_math.CDWorkspace(n, n_vis, n_hid, dtype)
+    ws.visible[:n] = v0
+    # Replay the generator to know which hidden sample the step draws.
+    ph0 = expit(v0 @ W.T + b_h)
+    h_sample = (np.random.default_rng(1).random((n, n_hid), dtype=dtype) < ph0).astype(
+        dtype
+    )
+    error = rbm_math.cd_step(
+        n,
+        params,
+        velocity,
+        ws,
+        visible_unit="bernoulli",
+        hidden_unit="bernoulli",
+        learning_rate=0.1,
+        momentum=0.0,
+        weight_decay=0.0,
+        n_gibbs_steps=1,
+        rng=np.random.default_rng(1),
+    )
+    W_ref, b_h_ref, b_v_ref, error_ref = _naive_cd1(v0, W, b_h, b_v, h_sample, 0.1)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(params[0], W_ref, atol=tol)
+    np.testing.assert_allclose(params[1], b_h_ref, atol=tol)
+    np.testing.assert_allclose(params[2], b_v_ref, atol=tol)
+    assert error == pytest.approx(error_ref, rel=1e-4)
+    assert params[0].dtype == dtype
+
+
+def test_weight_decay_and_momentum_follow_the_recipe():
+    rng = np.random.default_rng(0)
+    n, n_vis, n_hid = 4, 3, 2
+    ws = rbm_math.CDWorkspace(n, n_vis, n_hid, np.float64)
+    ws.visible[:n] = rng.random((n, n_vis)) > 0.5
+    W = rng.normal(0, 0.1, (n_hid, n_vis))
+    kwargs = dict(
+        visible_unit="bernoulli",
+        hidden_unit="bernoulli",
+        learning_rate=0.1,
+        n_gibbs_steps=1,
+    )
+    plain = (W.copy(), np.zeros(n_hid), np.zeros(n_vis))
+    rbm_math.cd_step(
+        n,
+        plain,
+        tuple(np.zeros_like(p) for p in plain),
+        ws,
+        momentum=0.0,
+        weight_decay=0.0,
+        rng=np.random.default_rng(3),
+        **kwargs,
+    )
+    decayed = (W.copy(), np.zeros(n_hid), np.zeros(n_vis))
+    velocity = (np.ones_like(W), np.zeros(n_hid), np.zeros(n_vis))
+    rbm_math.cd_step(
+        n,
+        decayed,
+        velocity,
+        ws,
+        momentum=0.5,
+        weight_decay=0.01,
+        rng=np.random.default_rng(3),
+        **kwargs,
+    )
+    # velocity = 0.5 * 1 + lr * grad - lr * wd * W, so the difference from
+    # the plain step is 0.5 - 0.1 * 0.01 * W.
+    np.testing.assert_allclose(decayed[0] - plain[0], 0.5 - 0.001 * W, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "units, output",
+    [
+        (["bernoulli", "bernoulli"], "softmax"),
+        (["relu"], "gaussian"),
+        (["gaussian", "bernoulli"], "bernoulli"),
+    ],
+)
+def test_backprop_matches_finite_differences(units, output):
+    rng = np.random.default_rng(0)
+    sizes = [4] + [5] * len(units) + [3]
+    coefs = [rng.normal(0, 0.5, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    intercepts = [rng.normal(0, 0.1, b) for b in sizes[1:]]
+    net = Network(coefs, intercepts, units + [output])
+    X = rng.random((6, 4))
+    if output == "softmax":
+        Y = np.eye(3)[rng.integers(0, 3, 6)]
+    elif output == "bernoulli":
+        Y = rng.random((6, 3))
+    else:
+        Y = rng.normal(size=(6, 3))
+    alpha = 0.1
+    _, grads = forward_backward(net, X, Y, alpha=alpha)
+    eps = 1e-6
+    for param, grad in zip(net.params, grads):
+        numeric = np.zeros_like(param)
+        for index in np.ndindex(param.shape):
+            old = param[index]
+            param[index] = old + eps
+            up = forward_backward(net, X, Y, alpha=alpha)[0]
+            param[index] = old - eps
+            down = forward_backward(net, X, Y, alpha=alpha)[0]
+            param[index] = old
+            numeric[index] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_pseudo_log_likelihood_matches_brute_force():
+    rng = np.random.default_rng(0)
+    n_vis, n_hid = 4, 3
+    W = rng.normal(0, 1, (n_hid, n_vis))
+    b_h, b_v = rng.normal(0, 1, n_hid), rng.normal(0, 1, n_vis)
+    V = (rng.random((5, n_vis)) > 0.5).astype(float)
+
+    def fe(v):
+        return rbm_math.free_energy(v[None], W, b_h, b_v, "bernoulli", "bernoulli")[0]
+
+    expected = []
+    for v in V:
+        total = 0.0
+        for i in range(n_vis):
+            flipped = v.copy()
+            flipped[i] = 1 - flipped[i]
+            # P(v_i | v_-i) = e^-F(v) / (e^-F(v) + e^-F(flipped))
+            total += -np.logaddexp(0, fe(v) - fe(flipped))
+        expected.append(total)
+    got = rbm_math.pseudo_log_likelihood(V, W, b_h, b_v, "bernoulli")
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    # Chunking does not change the result.
+    chunked = rbm_math.pseudo_log_likelihood(
+        V, W, b_h, b_v, "bernoulli", chunk_elements=1
+    )
+    np.testing.assert_allclose(chunked, expected, rtol=1e-10)
