@@ -505,7 +505,8 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(size=(500, 2))
     >>> y = np.sin(6 * X[:, 0]) + X[:, 1]
-    >>> reg = DBNRegressor((64,), max_iter=200, random_state=0).fit(X, y)
+    >>> reg = DBNRegressor((64,), hidden_unit="relu", learning_rate_init=0.01,
+    ...                    max_iter=300, random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.9
     True
     """

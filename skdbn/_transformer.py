@@ -220,7 +220,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             self.rbms_ = self._make_rbms(self._rng)
             self.loss_curve_ = []
             self.validation_scores_ = None
-            pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
+        pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
         self._unroll()
         self.n_iter_ = self.rbms_[-1].n_iter_
         return self

@@ -1,0 +1,299 @@
+"""Behaviour of DBNTransformer, DBNClassifier and DBNRegressor."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+from sklearn.preprocessing import StandardScaler
+
+from skdbn import DBNClassifier, DBNRegressor, DBNTransformer, TrainingDivergedError
+
+# Small, quick settings; the fitted models are still good enough to compare.
+QUICK = dict(batch_size=50, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _reconstruction_error(model, X):
+    return np.mean(np.sum((X - model.inverse_transform(model.transform(X))) ** 2, 1))
+
+
+# -- DBNTransformer -----------------------------------------------------------
+
+
+def test_transformer_stacks_rbms_greedily(digits):
+    X_train, X_test, _, _ = digits
+    dbn = DBNTransformer((48, 16), pretrain_epochs=(5, 3), **QUICK).fit(X_train)
+    first, second = dbn.rbms_
+    assert (first.n_features_in_, first.n_components) == (64, 48)
+    assert (second.n_features_in_, second.n_components) == (48, 16)
+    assert [len(c) for c in dbn.pretraining_curves_] == [5, 3]
+    # The up pass is each layer's transform in turn; the down pass the reverse.
+    codes = dbn.transform(X_test)
+    np.testing.assert_allclose(
+        codes, second.transform(first.transform(X_test)), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        dbn.inverse_transform(codes),
+        first.inverse_transform(second.inverse_transform(codes)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert codes.shape == (len(X_test), 16) and codes.dtype == np.float32
+
+
+def test_transformer_round_trip_beats_untrained(digits):
+    X_train, X_test, _, _ = digits
+    untrained = DBNTransformer((64, 32), pretrain_epochs=0, **QUICK).fit(X_train)
+    trained = DBNTransformer((64, 32), pretrain_epochs=15, **QUICK).fit(X_train)
+    assert _reconstruction_error(trained, X_test) < 0.5 * _reconstruction_error(
+        untrained, X_test
+    )
+    assert trained.score(X_test) == pytest.approx(
+        -_reconstruction_error(trained, X_test), rel=1e-5
+    )
+
+
+def test_transformer_feature_names(digits):
+    dbn = DBNTransformer((8, 3), pretrain_epochs=1, **QUICK).fit(digits[0])
+    names = dbn.get_feature_names_out()
+    assert list(names) == ["dbntransformer0", "dbntransformer1", "dbntransformer2"]
+
+
+def test_transformer_partial_fit_streams_the_whole_stack(digits):
+    X = digits[0]
+    dbn = DBNTransformer((32, 16), **QUICK)
+    for _ in range(6):
+        for chunk in np.array_split(X, 4):
+            dbn.partial_fit(chunk)
+    assert [rbm.n_iter_ for rbm in dbn.rbms_] == [24, 24]
+    # The upper layer's data changes as the lower one learns, so only the
+    # bottom layer's error has to fall.
+    bottom = dbn.pretraining_curves_[0]
+    assert bottom[-1] < 0.7 * bottom[0]
+    with pytest.raises(ValueError, match="features"):
+        dbn.partial_fit(X[:, :10])
+
+
+def test_transformer_per_layer_settings_are_checked(digits):
+    with pytest.raises(ValueError, match="one value for all layers or one per"):
+        DBNTransformer((8, 4), pretrain_epochs=(1, 2, 3)).fit(digits[0])
+    with pytest.raises(ValueError, match="positive ints"):
+        DBNTransformer((8, 0)).fit(digits[0])
+
+
+# -- DBNClassifier ------------------------------------------------------------
+
+
+def test_fine_tuning_beats_the_frozen_head(digits):
+    X_train, X_test, y_train, y_test = digits
+    params = dict(hidden_layer_sizes=(128,), pretrain_epochs=10, **QUICK)
+    frozen = DBNClassifier(fine_tune=False, head_epochs=30, **params)
+    tuned = DBNClassifier(head_epochs=30, max_iter=30, **params)
+    frozen_score = frozen.fit(X_train, y_train).score(X_test, y_test)
+    tuned_score = tuned.fit(X_train, y_train).score(X_test, y_test)
+    assert tuned_score > frozen_score + 0.02
+    assert tuned_score > 0.95
+    assert tuned.n_head_iter_ == 30
+    assert len(tuned.loss_curve_) == tuned.n_iter_ == 60
+    # The fine-tuning stage keeps lowering the training loss.
+    assert tuned.loss_curve_[-1] < tuned.loss_curve_[29]
+
+
+def test_classifier_string_labels_and_probabilities(digits):
+    X_train, X_test, y_train, _ = digits
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    clf = DBNClassifier((32,), max_iter=10, **QUICK).fit(X_train, names[y_train])
+    assert list(clf.classes_) == sorted(names)
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X_test)), proba, rtol=1e-5)
+    assert set(clf.predict(X_test)) <= set(names)
+    assert np.all(clf.predict(X_test) == clf.classes_[proba.argmax(axis=1)])
+
+
+def test_binary_classification(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = DBNClassifier((32,), max_iter=20, **QUICK)
+    clf.fit(X_train, y_train == 3)
+    assert list(clf.classes_) == [False, True]
+    assert clf.predict_proba(X_test).shape == (len(X_test), 2)
+    assert clf.score(X_test, y_test == 3) > 0.95
+
+
+def test_early_stopping_keeps_the_best_weights(digits):
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier(
+        (64,), early_stopping=True, n_iter_no_change=3, max_iter=200, **QUICK
+    ).fit(X_train, y_train)
+    assert clf.n_iter_ < 200 + clf.n_head_iter_
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_warm_start_continues_fine_tuning(digits):
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier((32,), max_iter=5, warm_start=True, **QUICK)
+    clf.fit(X_train, y_train)
+    curves = [list(c) for c in clf.pretraining_curves_]
+    n_first = clf.n_iter_
+    clf.fit(X_train, y_train)
+    assert clf.n_iter_ == n_first + 5
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.pretraining_curves_ == curves  # no second pretraining
+    assert clf.loss_curve_[-1] < clf.loss_curve_[n_first - 1]
+
+
+def test_classifier_partial_fit(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = DBNClassifier((64,), **QUICK)
+    classes = np.arange(10)
+    for _ in range(15):
+        for X_chunk, y_chunk in zip(
+            np.array_split(X_train, 3), np.array_split(y_train, 3)
+        ):
+            clf.partial_fit(X_chunk, y_chunk, classes=classes)
+    assert clf.n_iter_ == 45
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert clf.score(X_test, y_test) > 0.85
+    with pytest.raises(ValueError, match="absent from classes_"):
+        clf.partial_fit(X_train[:5], np.full(5, 11))
+
+
+def test_same_random_state_gives_identical_classifiers(digits):
+    X_train, X_test, y_train, _ = digits
+    params = dict(hidden_layer_sizes=(16,), max_iter=3, dropout=0.2, **QUICK)
+    a = DBNClassifier(**params).fit(X_train, y_train)
+    b = DBNClassifier(**params).fit(X_train, y_train)
+    for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+
+
+def test_float32_and_float64_classifiers_agree(digits):
+    X_train, X_test, y_train, y_test = digits
+    params = dict(hidden_layer_sizes=(64,), max_iter=20, **QUICK)
+    clf32 = DBNClassifier(**params).fit(X_train, y_train)
+    clf64 = DBNClassifier(dtype="float64", **params).fit(X_train, y_train)
+    assert clf32.coefs_[0].dtype == np.float32
+    assert clf64.coefs_[0].dtype == np.float64
+    assert clf32.predict_proba(X_test).dtype == np.float32
+    assert abs(clf32.score(X_test, y_test) - clf64.score(X_test, y_test)) < 0.02
+    agree = np.mean(clf32.predict(X_test) == clf64.predict(X_test))
+    assert agree > 0.95
+
+
+def test_predictions_do_not_depend_on_batching(digits):
+    X_train, X_test, y_train, _ = digits
+    clf = DBNClassifier((32,), max_iter=3, **QUICK).fit(X_train, y_train)
+    whole = clf.predict_proba(X_test)
+    in_parts = np.vstack(
+        [clf.predict_proba(part) for part in np.array_split(X_test, 7)]
+    )
+    np.testing.assert_allclose(whole, in_parts, rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_input(digits):
+    X_train, X_test, y_train, y_test = digits
+    params = dict(hidden_layer_sizes=(64,), max_iter=10, **QUICK)
+    dense = DBNClassifier(**params).fit(X_train, y_train)
+    sparse = DBNClassifier(**params).fit(sp.csr_matrix(X_train), y_train)
+    assert sparse.score(sp.csr_matrix(X_test), y_test) > 0.88
+    agree = np.mean(sparse.predict(X_test) == dense.predict(X_test))
+    assert agree > 0.95
+    dbn = DBNTransformer((16,), **QUICK).fit(sp.csr_matrix(X_train))
+    np.testing.assert_allclose(
+        dbn.transform(sp.csr_matrix(X_test)), dbn.transform(X_test), atol=1e-5
+    )
+
+
+def test_gaussian_visible_units_end_to_end(digits):
+    X_train, X_test, y_train, y_test = digits
+    scaler = StandardScaler().fit(X_train)
+    Z_train, Z_test = scaler.transform(X_train), scaler.transform(X_test)
+    clf = DBNClassifier((128,), visible_unit="gaussian", max_iter=30, **QUICK)
+    assert clf.fit(Z_train, y_train).score(Z_test, y_test) > 0.94
+    dbn = DBNTransformer((64,), visible_unit="gaussian", pretrain_epochs=10, **QUICK)
+    dbn.fit(Z_train)
+    assert dbn.rbms_[0].learning_rate == 0.01  # "auto" for Gaussian visible units
+    untrained = DBNTransformer((64,), visible_unit="gaussian", pretrain_epochs=0)
+    untrained.set_params(**QUICK).fit(Z_train)
+    assert dbn.score(Z_test) > untrained.score(Z_test)
+
+
+# -- DBNRegressor -------------------------------------------------------------
+
+
+def test_regressor_fits_a_nonlinear_function_better_than_a_line():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(800, 2))
+    y = np.sin(6 * X[:, 0]) + X[:, 1] ** 2
+    X_train, X_test, y_train, y_test = X[:600], X[600:], y[:600], y[600:]
+    reg = DBNRegressor(
+        (64,), hidden_unit="relu", learning_rate_init=0.01, max_iter=300, **QUICK
+    ).fit(X_train, y_train)
+    linear = LinearRegression().fit(X_train, y_train)
+    # Measured: 0.97 against the line's 0.66.
+    assert reg.score(X_test, y_test) > 0.9
+    assert reg.score(X_test, y_test) > linear.score(X_test, y_test) + 0.2
+    assert reg.predict(X_test).shape == (200,)
+    assert reg.predict(X_test).dtype == np.float64
+
+
+def test_regressor_multi_output_and_target_scale():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(600, 3))
+    Y = np.column_stack([1000 * X[:, 0] * X[:, 1], np.cos(3 * X[:, 2]) - 50])
+    reg = DBNRegressor(
+        (64,), hidden_unit="relu", learning_rate_init=0.01, max_iter=150, **QUICK
+    ).fit(X, Y)
+    assert reg.predict(X).shape == (600, 2)
+    assert reg.score(X, Y) > 0.9
+
+
+# -- errors --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", [DBNClassifier, DBNRegressor])
+def test_bad_input_gets_clear_errors(Estimator, digits):
+    X_train, _, y_train, _ = digits
+    bad = X_train.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        Estimator((8,), max_iter=1).fit(bad, y_train)
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        Estimator((8,), max_iter=1).fit(bad, y_train)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler"):
+        Estimator((8,), max_iter=1).fit(X_train * 16, y_train)
+    with pytest.raises(ValueError, match="0 sample"):
+        Estimator((8,), max_iter=1).fit(X_train[:0], y_train[:0])
+    model = Estimator((8,), max_iter=1, pretrain_epochs=1).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="expecting 64 features"):
+        model.predict(X_train[:, :10])
+
+
+def test_single_class_is_rejected(digits):
+    X_train = digits[0]
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        DBNClassifier((8,)).fit(X_train, np.zeros(len(X_train)))
+
+
+def test_divergence_raises_with_a_hint(digits):
+    X_train, _, y_train, _ = digits
+    reg = DBNRegressor(
+        (32,), hidden_unit="relu", solver="sgd", learning_rate_init=10.0, **QUICK
+    )
+    with pytest.raises(TrainingDivergedError, match="Lower learning_rate_init"):
+        reg.fit(X_train, y_train)
