@@ -1,4 +1,4 @@
-"""The estimators inside scikit-learn's machinery: clone, pipelines, search, pickling."""
+"""The estimators in scikit-learn's machinery: clone, pipelines, search, pickling."""
 
 import warnings
 
