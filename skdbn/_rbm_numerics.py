@@ -10,6 +10,7 @@ backend can replace this module without touching the estimators.
 import numpy as np
 import scipy.sparse as sp
 
+from ._blas import axpy, gemm
 from ._units import get_unit
 
 
@@ -96,7 +97,6 @@ class CDWorkspace:
         self.hidden = np.empty((2 * batch_size, n_hidden), dtype=dtype)
         self.hidden_sample = np.empty((batch_size, n_hidden), dtype=dtype)
         self.residual = np.empty((batch_size, n_visible), dtype=dtype)
-        self.grad = np.empty((n_hidden, n_visible), dtype=dtype)
 
 
 def load_batch(X, rows, out):
@@ -106,6 +106,19 @@ def load_batch(X, rows, out):
     else:
         np.take(X, rows, axis=0, out=out)
     return out
+
+
+def _up(v, W, b_h, hidden, out):
+    """Hidden means, with the product done by :func:`skdbn._blas.gemm`."""
+    gemm(v, W, out, trans_b=True)
+    out += b_h
+    return hidden.activate(out)
+
+
+def _down(h, W, b_v, visible, out):
+    gemm(h, W, out)
+    out += b_v
+    return visible.activate(out)
 
 
 def cd_step(
@@ -135,6 +148,9 @@ def cd_step(
     Parameters and velocities are updated in place:
     ``velocity = momentum * velocity + lr * (gradient - weight_decay * W)``,
     with the gradient averaged over the batch and no decay on the biases.
+    Every product goes through one BLAS (see :mod:`skdbn._blas`), and the
+    momentum step is folded into the gradient product, so the weight matrix
+    is swept only twice more per step.
 
     Returns
     -------
@@ -149,21 +165,21 @@ def cd_step(
     v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
     h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
 
-    hidden_means(v_pos, W, b_h, hidden_unit, out=h_pos)
-    if persistent_hidden is None:
-        h_state = hidden.sample(h_pos, rng, out=ws.hidden_sample[:n_rows])
-    else:
-        h_state = persistent_hidden[:n_rows]
+    _up(v_pos, W, b_h, hidden, out=h_pos)
     persistent = persistent_hidden is not None
+    if persistent:
+        h_state = persistent_hidden[:n_rows]
+    else:
+        h_state = hidden.sample(h_pos, rng, out=ws.hidden_sample[:n_rows])
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
-        visible_means(h_state, W, b_v, visible_unit, out=v_neg)
+        _down(h_state, W, b_v, visible, out=v_neg)
         if persistent or not last:
             # A persistent chain must stay a true Markov chain, so it samples
             # its visible states; plain CD keeps the last reconstruction's
             # means, which lowers the variance of the gradient.
             visible.sample(v_neg.copy(), rng, out=v_neg)
-        hidden_means(v_neg, W, b_h, hidden_unit, out=h_neg)
+        _up(v_neg, W, b_h, hidden, out=h_neg)
         if persistent or not last:
             hidden.sample(h_neg, rng, out=h_state)
 
@@ -171,7 +187,7 @@ def cd_step(
     if persistent:
         # The chain's samples are not reconstructions of this batch; monitor
         # the one-step mean-field reconstruction instead (one more product).
-        visible_means(h_pos, W, b_v, visible_unit, out=residual)
+        _down(h_pos, W, b_v, visible, out=residual)
         np.subtract(v_pos, residual, out=residual)
     else:
         np.subtract(v_pos, v_neg, out=residual)
@@ -179,26 +195,22 @@ def cd_step(
     squared_error = float(np.dot(residual, residual))
 
     # Scale the small hidden blocks rather than the large gradient matrix:
-    # then one product gives lr * (positive - negative statistics) / n_rows.
+    # then one product gives lr * (positive - negative statistics) / n_rows,
+    # added straight onto momentum * velocity.
     scale = learning_rate / n_rows
     h_pos *= scale
     h_neg *= -scale
     both_h = ws.hidden[: 2 * n_rows]
-    np.matmul(both_h.T, ws.visible[: 2 * n_rows], out=ws.grad)
-    grad_b_h = both_h.sum(axis=0)
-    grad_b_v = (v_pos.sum(axis=0) - v_neg.sum(axis=0)) * scale
-
-    dW *= momentum
-    dW += ws.grad
+    gemm(both_h, ws.visible[: 2 * n_rows], dW, trans_a=True, beta=momentum)
     if weight_decay:
-        np.multiply(W, learning_rate * weight_decay, out=ws.grad)
-        dW -= ws.grad
-    W += dW
+        axpy(W, dW, -learning_rate * weight_decay)
+    axpy(dW, W, 1.0)
+
     db_h *= momentum
-    db_h += grad_b_h
+    db_h += both_h.sum(axis=0)
     b_h += db_h
     db_v *= momentum
-    db_v += grad_b_v
+    db_v += (v_pos.sum(axis=0) - v_neg.sum(axis=0)) * scale
     b_v += db_v
     return squared_error
 
