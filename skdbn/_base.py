@@ -58,9 +58,10 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd"}, default="adam"
         L2 penalty on the weights, scaled as in ``MLPClassifier``.
     dropout : float, default=0.0
         Probability of dropping each hidden unit during fine-tuning.
-    head_epochs : int, default=10
-        Epochs spent training the output layer alone on the frozen pretrained
-        features before fine-tuning everything.
+    head_max_iter : int, default=100
+        L-BFGS iterations for the output layer, fitted alone on the frozen
+        pretrained features before fine-tuning; 0 leaves it at its random
+        initialisation.
     fine_tune : bool, default=True
         Fine-tune every layer with backpropagation after the head is trained.
         With False the pretrained layers stay frozen.
@@ -114,19 +115,21 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Bias vectors of the network.
     pretraining_curves_ : list of list of float
         Reconstruction error per epoch of each RBM during pretraining.
-    loss_curve_ : list of float
-        Training loss of each supervised epoch: the head's epochs, then the
-        fine-tuning epochs.
+    head_loss_ : float
+        Training loss of the output layer fitted on the frozen features.
     n_head_iter_ : int
-        Number of head epochs; ``loss_curve_[n_head_iter_:]`` is fine-tuning.
+        L-BFGS iterations used for the output layer.
+    loss_curve_ : list of float
+        Training loss of each fine-tuning epoch.
     validation_scores_ : list of float or None
-        Validation score of each supervised epoch when ``early_stopping``.
+        Validation score of each fine-tuning epoch when ``early_stopping``.
     best_loss_ : float
-        Lowest fine-tuning loss reached.
+        Lowest training loss reached (the head's when not fine-tuned).
     best_validation_score_ : float or None
-        Best validation score when ``early_stopping``.
+        Best validation score when ``early_stopping``, the frozen head's
+        included.
     n_iter_ : int
-        Number of supervised epochs run.
+        Number of fine-tuning epochs run.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -172,7 +175,7 @@ FINE_TUNING_CONSTRAINTS = {
     "momentum": [Interval(Real, 0, 1, closed="both")],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
-    "head_epochs": [Interval(Integral, 0, None, closed="left")],
+    "head_max_iter": [Interval(Integral, 0, None, closed="left")],
     "fine_tune": ["boolean"],
     "max_iter": [Interval(Integral, 0, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],

@@ -12,6 +12,7 @@ import time
 import warnings
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._network import forward_backward, predict
@@ -136,15 +137,17 @@ def run_epochs(
     for _ in range(n_epochs):
         start_time = time.perf_counter()
         total = 0.0
-        for rows in minibatches(n_samples, batch_size, rng):
-            n_rows = len(rows)
-            xb = load_batch(X, rows, X_batch[:n_rows])
-            yb = np.take(Y, rows, axis=0, out=Y_batch[:n_rows])
-            value, grads = forward_backward(
-                net, xb, yb, alpha=alpha, dropout=dropout, rng=rng
-            )
-            state.optimizer.update(net.params, grads)
-            total += value * n_rows
+        # Overflow is reported below as divergence, with a useful message.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for rows in minibatches(n_samples, batch_size, rng):
+                n_rows = len(rows)
+                xb = load_batch(X, rows, X_batch[:n_rows])
+                yb = np.take(Y, rows, axis=0, out=Y_batch[:n_rows])
+                value, grads = forward_backward(
+                    net, xb, yb, alpha=alpha, dropout=dropout, rng=rng
+                )
+                state.optimizer.update(net.params, grads)
+                total += value * n_rows
         epoch_loss = total / n_samples
         n_run += 1
         check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
@@ -185,3 +188,68 @@ def run_epochs(
             stacklevel=3,
         )
     return n_run
+
+
+def fit_lbfgs(
+    net, X, Y, *, alpha=0.0, batch_size=None, max_iter=200, tol=1e-6, chunk_size=8192
+):
+    """Fit ``net`` on all of ``(X, Y)`` at once with L-BFGS.
+
+    Meant for the output layer on frozen features, a convex problem that
+    L-BFGS solves far better than a few epochs of mini-batch descent. The
+    loss and gradient are accumulated over chunks of rows, so memory stays
+    bounded. The L2 term is ``alpha / (2 * batch_size) * ||W||^2``, the
+    objective that mini-batch training with that batch size minimises on
+    average, so ``alpha`` means the same in both (``batch_size=None`` takes
+    the whole data as the batch).
+
+    Returns
+    -------
+    n_iter : int
+        L-BFGS iterations run.
+    loss : float
+        Final training loss.
+    converged : bool
+        Whether L-BFGS met its tolerance within ``max_iter`` iterations.
+    """
+    params = net.params
+    shapes = [p.shape for p in params]
+    sizes = [p.size for p in params]
+    n_samples = X.shape[0]
+    penalty_rows = n_samples if batch_size is None else min(batch_size, n_samples)
+
+    def unpack(theta):
+        offset = 0
+        for param, shape, size in zip(params, shapes, sizes):
+            param[...] = theta[offset : offset + size].reshape(shape)
+            offset += size
+
+    def loss_and_grad(theta):
+        unpack(theta)
+        total = 0.0
+        grads = [np.zeros(shape, dtype=np.float64) for shape in shapes]
+        for start in range(0, n_samples, chunk_size):
+            stop = min(start + chunk_size, n_samples)
+            value, chunk_grads = forward_backward(net, X[start:stop], Y[start:stop])
+            weight = (stop - start) / n_samples
+            total += value * weight
+            for grad, chunk_grad in zip(grads, chunk_grads):
+                grad += chunk_grad * weight
+        if alpha:
+            for W, grad in zip(net.coefs, grads):
+                total += 0.5 * alpha / penalty_rows * float(np.vdot(W, W))
+                grad += (alpha / penalty_rows) * W
+        return total, np.concatenate([g.ravel() for g in grads])
+
+    theta0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        result = minimize(
+            loss_and_grad,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-10},
+        )
+    unpack(result.x)
+    check_finite_training([result.fun], "the output layer's loss", "alpha")
+    return int(result.nit), float(result.fun), bool(result.success)

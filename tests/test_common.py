@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skdbn import RBM, DBNClassifier, DBNRegressor, DBNTransformer
 
 FAST_STACK = dict(pretrain_epochs=3, batch_size=20, random_state=0)
-FAST_SUPERVISED = dict(**FAST_STACK, head_epochs=5, max_iter=60)
+FAST_SUPERVISED = dict(**FAST_STACK, head_max_iter=50, max_iter=60)
 
 
 def _estimators():

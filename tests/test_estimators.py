@@ -95,17 +95,22 @@ def test_transformer_per_layer_settings_are_checked(digits):
 
 def test_fine_tuning_beats_the_frozen_head(digits):
     X_train, X_test, y_train, y_test = digits
-    params = dict(hidden_layer_sizes=(128,), pretrain_epochs=10, **QUICK)
-    frozen = DBNClassifier(fine_tune=False, head_epochs=30, **params)
-    tuned = DBNClassifier(head_epochs=30, max_iter=30, **params)
-    frozen_score = frozen.fit(X_train, y_train).score(X_test, y_test)
-    tuned_score = tuned.fit(X_train, y_train).score(X_test, y_test)
-    assert tuned_score > frozen_score + 0.02
-    assert tuned_score > 0.95
-    assert tuned.n_head_iter_ == 30
-    assert len(tuned.loss_curve_) == tuned.n_iter_ == 60
-    # The fine-tuning stage keeps lowering the training loss.
-    assert tuned.loss_curve_[-1] < tuned.loss_curve_[29]
+    # A narrow layer with little pretraining leaves the frozen features far
+    # from linearly separable, so there is something for fine-tuning to add
+    # beyond the best linear read-out (the head is fitted to convergence).
+    params = dict(hidden_layer_sizes=(32,), pretrain_epochs=5, **QUICK)
+    frozen = DBNClassifier(fine_tune=False, **params).fit(X_train, y_train)
+    tuned = DBNClassifier(max_iter=50, **params).fit(X_train, y_train)
+    frozen_score = frozen.score(X_test, y_test)
+    tuned_score = tuned.score(X_test, y_test)
+    # Measured over four seeds: frozen 0.88-0.91, fine-tuned 0.96-0.97.
+    assert tuned_score > frozen_score + 0.03
+    assert tuned.loss_curve_[-1] < frozen.head_loss_
+    assert frozen.n_iter_ == 0 and frozen.loss_curve_ == []
+    assert tuned.n_head_iter_ > 0
+    assert len(tuned.loss_curve_) == tuned.n_iter_ == 50
+    # The same pretraining and head: the two models differ only by stage 3.
+    np.testing.assert_array_equal(frozen.pretraining_curves_, tuned.pretraining_curves_)
 
 
 def test_classifier_string_labels_and_probabilities(digits):
@@ -137,7 +142,7 @@ def test_early_stopping_keeps_the_best_weights(digits):
     clf = DBNClassifier(
         (64,), early_stopping=True, n_iter_no_change=3, max_iter=200, **QUICK
     ).fit(X_train, y_train)
-    assert clf.n_iter_ < 200 + clf.n_head_iter_
+    assert clf.n_iter_ < 200
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
 
