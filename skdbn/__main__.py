@@ -26,7 +26,7 @@ DEMO_DBN_PARAMS = dict(
     hidden_layer_sizes=(256,),
     pretrain_epochs=30,
     learning_rate_init=0.003,
-    dropout=0.2,
+    dropout=0.5,
     max_iter=100,
 )
 
