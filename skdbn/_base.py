@@ -48,8 +48,8 @@ COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
         Print progress when positive; 2 also prints each RBM epoch."""
 
 FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd"}, default="adam"
-        Optimiser for the supervised stages: Adam, or mini-batch SGD with
-        Nesterov momentum.
+        Optimiser for fine-tuning: Adam, or mini-batch SGD with classical
+        momentum.
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
     momentum : float, default=0.9

@@ -14,6 +14,7 @@ always its canonical pairing, so the output error is ``prediction - target``:
 import numpy as np
 import scipy.sparse as sp
 
+from ._blas import gemm
 from ._units import get_unit
 
 
@@ -54,6 +55,17 @@ class Network:
         return Network(self.coefs[part], self.intercepts[part], self.units[part])
 
 
+def _affine(A, W, b):
+    """``A @ W + b`` for dense or CSR ``A``, products through one BLAS."""
+    if sp.issparse(A):
+        pre = np.asarray(A @ W)
+    else:
+        pre = np.empty((A.shape[0], W.shape[1]), dtype=W.dtype)
+        gemm(A, W, pre)
+    pre += b
+    return pre
+
+
 def forward(net, X, *, dropout=0.0, rng=None):
     """Forward pass.
 
@@ -67,15 +79,14 @@ def forward(net, X, *, dropout=0.0, rng=None):
     n_layers = len(net.coefs)
     for i, (W, b, unit) in enumerate(zip(net.coefs, net.intercepts, net.units)):
         A = activations[-1] if masks[-1] is None else activations[-1] * masks[-1]
-        pre = np.asarray(A @ W) if sp.issparse(A) else A @ W
-        pre += b
-        get_unit(unit).activate(pre)
+        pre = get_unit(unit).activate(_affine(A, W, b))
         mask = None
         if dropout > 0 and rng is not None and i + 1 < n_layers:
             # Inverted dropout: kept units are scaled up during training so
             # that nothing changes at prediction time.
-            mask = (rng.random(pre.shape, dtype=pre.dtype) >= dropout).astype(pre.dtype)
-            mask /= 1 - dropout
+            mask = rng.random(pre.shape, dtype=pre.dtype)
+            np.greater_equal(mask, dropout, out=mask)
+            mask *= 1 / (1 - dropout)
         activations.append(pre)
         masks.append(mask)
     return activations, masks
@@ -113,12 +124,57 @@ def loss(output, Y, unit):
     raise ValueError(f"no loss is defined for {unit!r} output units")
 
 
+def backward(net, activations, masks, Y, layer_gradient):
+    """Back-propagate the output error; hand each layer's pieces to a sink.
+
+    ``layer_gradient(i, layer_input, delta)`` receives layer ``i``'s input
+    and its error signal (already divided by the number of rows), from which
+    the weight gradient is ``layer_input.T @ delta`` and the bias gradient
+    ``delta.sum(axis=0)``. The sink may update layer ``i`` in place: the error
+    for the layer below is computed before it is called.
+    """
+    n_rows = activations[0].shape[0]
+    delta = activations[-1] - Y
+    delta /= n_rows
+    for i in range(len(net.coefs) - 1, -1, -1):
+        layer_input = activations[i]
+        if masks[i] is not None:
+            layer_input = layer_input * masks[i]
+        below = None
+        if i > 0:
+            below = np.empty_like(activations[i])
+            gemm(delta, net.coefs[i], below, trans_b=True)
+            if masks[i] is not None:
+                below *= masks[i]
+            get_unit(net.units[i - 1]).scale_by_derivative(below, activations[i])
+        layer_gradient(i, layer_input, delta)
+        delta = below
+
+
+def weight_gradient(layer_input, delta, out=None, *, alpha=1.0, beta=0.0):
+    """``out = alpha * layer_input.T @ delta + beta * out`` (input dense or CSR)."""
+    if out is None:
+        out = np.zeros((layer_input.shape[1], delta.shape[1]), dtype=delta.dtype)
+    if sp.issparse(layer_input):
+        out *= beta
+        out += alpha * np.asarray(layer_input.T @ delta)
+    else:
+        gemm(layer_input, delta, out, trans_a=True, alpha=alpha, beta=beta)
+    return out
+
+
+def l2_penalty(net, alpha, n_rows):
+    """``alpha / (2 * n_rows) * sum ||W||^2``, the scikit-learn MLP convention."""
+    if not alpha:
+        return 0.0
+    return 0.5 * alpha / n_rows * sum(float(np.vdot(W, W)) for W in net.coefs)
+
+
 def forward_backward(net, X, Y, *, alpha=0.0, dropout=0.0, rng=None):
     """Loss and gradients of one mini-batch.
 
-    The loss is the mean over rows, plus ``alpha / (2 * n_rows)`` times the
-    squared norm of the weights (scikit-learn's ``MLPClassifier``
-    convention), so ``alpha`` means the same here as there.
+    The loss is the mean over rows plus :func:`l2_penalty`, so ``alpha``
+    means the same here as in scikit-learn's ``MLPClassifier``.
 
     Returns
     -------
@@ -128,27 +184,16 @@ def forward_backward(net, X, Y, *, alpha=0.0, dropout=0.0, rng=None):
     """
     n_rows = X.shape[0]
     activations, masks = forward(net, X, dropout=dropout, rng=rng)
-    output = activations[-1]
-    value = loss(output, Y, net.units[-1])
+    value = loss(activations[-1], Y, net.units[-1]) + l2_penalty(net, alpha, n_rows)
     n_layers = len(net.coefs)
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
 
-    delta = output - Y
-    delta /= n_rows
-    for i in range(n_layers - 1, -1, -1):
-        layer_input = activations[i]
-        if masks[i] is not None:
-            layer_input = layer_input * masks[i]
-        coef_grads[i] = np.asarray(layer_input.T @ delta)
-        intercept_grads[i] = delta.sum(axis=0)
+    def collect(i, layer_input, delta):
+        coef_grads[i] = weight_gradient(layer_input, delta)
         if alpha:
             coef_grads[i] += (alpha / n_rows) * net.coefs[i]
-        if i > 0:
-            delta = delta @ net.coefs[i].T
-            if masks[i] is not None:
-                delta *= masks[i]
-            get_unit(net.units[i - 1]).scale_by_derivative(delta, activations[i])
-    if alpha:
-        value += 0.5 * alpha / n_rows * sum(float(np.vdot(W, W)) for W in net.coefs)
+        intercept_grads[i] = delta.sum(axis=0)
+
+    backward(net, activations, masks, Y, collect)
     return value, coef_grads + intercept_grads

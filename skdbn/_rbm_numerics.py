@@ -22,14 +22,18 @@ def hidden_means(X, W, b_h, hidden_unit, out=None):
             out[...] = pre
             pre = out
     else:
-        pre = np.matmul(X, W.T, out=out)
+        if out is None:
+            out = np.empty((X.shape[0], W.shape[0]), dtype=W.dtype)
+        pre = gemm(X, W, out, trans_b=True)
     pre += b_h
     return get_unit(hidden_unit).activate(pre)
 
 
 def visible_means(H, W, b_v, visible_unit, out=None):
     """Down pass: mean visible activations given hidden activations ``H``."""
-    pre = np.matmul(H, W, out=out)
+    if out is None:
+        out = np.empty((H.shape[0], W.shape[1]), dtype=W.dtype)
+    pre = gemm(H, W, out)
     pre += b_v
     return get_unit(visible_unit).activate(pre)
 

@@ -15,32 +15,50 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
-from ._network import forward_backward, predict
+from ._blas import axpy
+from ._network import (
+    backward,
+    forward,
+    forward_backward,
+    l2_penalty,
+    loss,
+    predict,
+    weight_gradient,
+)
 from ._rbm_numerics import load_batch
 from ._utils import minibatches
 from ._validation import check_finite_training
 
 
 class SGD:
-    """Stochastic gradient descent with (Nesterov) momentum."""
+    """Mini-batch SGD with classical momentum, fused into the gradient product.
 
-    def __init__(self, params, learning_rate, momentum=0.9, nesterov=True):
+    ``velocity = momentum * velocity - lr * gradient`` is computed by the
+    weight-gradient GEMM itself (its ``beta`` is the momentum), so a step
+    sweeps each weight matrix only twice more: once for the L2 term, once to
+    add the velocity.
+    """
+
+    def __init__(self, params, learning_rate, momentum=0.9):
         self.learning_rate = learning_rate
         self.momentum = momentum
-        self.nesterov = nesterov
         self.velocities = [np.zeros_like(p) for p in params]
 
-    def update(self, params, grads):
+    def start_step(self):
+        pass
+
+    def layer_step(self, net, i, layer_input, delta, decay):
         lr, mu = self.learning_rate, self.momentum
-        for param, velocity, grad in zip(params, self.velocities, grads):
-            velocity *= mu
-            grad *= lr
-            velocity -= grad
-            if self.nesterov:
-                param += mu * velocity
-                param -= grad
-            else:
-                param += velocity
+        W, b = net.coefs[i], net.intercepts[i]
+        velocity = self.velocities[i]
+        weight_gradient(layer_input, delta, velocity, alpha=-lr, beta=mu)
+        if decay:
+            axpy(W, velocity, -lr * decay)
+        axpy(velocity, W, 1.0)
+        bias_velocity = self.velocities[len(net.coefs) + i]
+        bias_velocity *= mu
+        bias_velocity -= lr * delta.sum(axis=0)
+        b += bias_velocity
 
 
 class Adam:
@@ -54,23 +72,55 @@ class Adam:
         self.t = 0
         self.first = [np.zeros_like(p) for p in params]
         self.second = [np.zeros_like(p) for p in params]
+        self.grads = [np.empty_like(p) for p in params]
 
-    def update(self, params, grads):
+    def start_step(self):
         self.t += 1
+
+    def layer_step(self, net, i, layer_input, delta, decay):
+        n_layers = len(net.coefs)
+        W, b = net.coefs[i], net.intercepts[i]
+        grad = weight_gradient(layer_input, delta, self.grads[i])
+        if decay:
+            axpy(W, grad, decay)
+        self._update(W, i, grad)
+        bias_grad = self.grads[n_layers + i]
+        np.sum(delta, axis=0, out=bias_grad)
+        self._update(b, n_layers + i, bias_grad)
+
+    def _update(self, param, index, grad):
+        """In-place Adam step; ``grad`` is used as scratch space."""
         b1, b2 = self.beta_1, self.beta_2
         step = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for param, m, v, grad in zip(params, self.first, self.second, grads):
-            m *= b1
-            m += (1 - b1) * grad
-            v *= b2
-            np.multiply(grad, grad, out=grad)
-            grad *= 1 - b2
-            v += grad
-            np.sqrt(v, out=grad)
-            grad += self.epsilon
-            np.divide(m, grad, out=grad)
-            grad *= step
-            param -= grad
+        m, v = self.first[index], self.second[index]
+        m *= b1
+        axpy(grad, m, 1 - b1)
+        v *= b2
+        np.multiply(grad, grad, out=grad)
+        axpy(grad, v, 1 - b2)
+        np.sqrt(v, out=grad)
+        grad += self.epsilon
+        np.divide(m, grad, out=grad)
+        axpy(grad, param, -step)
+
+
+def train_step(net, X, Y, optimizer, *, alpha=0.0, dropout=0.0, rng=None):
+    """One mini-batch update of ``net``; returns the batch's data loss.
+
+    Each layer is updated as soon as back-propagation has passed it, by the
+    optimizer's fused ``layer_step``; the L2 term ``alpha / (2 * n_rows) *
+    ||W||^2`` enters the gradients but not the returned loss.
+    """
+    activations, masks = forward(net, X, dropout=dropout, rng=rng)
+    value = loss(activations[-1], Y, net.units[-1])
+    decay = alpha / X.shape[0]
+    optimizer.start_step()
+
+    def update(i, layer_input, delta):
+        optimizer.layer_step(net, i, layer_input, delta, decay)
+
+    backward(net, activations, masks, Y, update)
+    return value
 
 
 def make_optimizer(solver, params, learning_rate, momentum):
@@ -143,12 +193,13 @@ def run_epochs(
                 n_rows = len(rows)
                 xb = load_batch(X, rows, X_batch[:n_rows])
                 yb = np.take(Y, rows, axis=0, out=Y_batch[:n_rows])
-                value, grads = forward_backward(
-                    net, xb, yb, alpha=alpha, dropout=dropout, rng=rng
+                value = train_step(
+                    net, xb, yb, state.optimizer, alpha=alpha, dropout=dropout, rng=rng
                 )
-                state.optimizer.update(net.params, grads)
                 total += value * n_rows
-        epoch_loss = total / n_samples
+        # The L2 term at the epoch's final weights (computing it per batch
+        # would cost a sweep over every weight each step).
+        epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
         n_run += 1
         check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
         state.loss_curve.append(epoch_loss)

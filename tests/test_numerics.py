@@ -178,3 +178,37 @@ def test_pseudo_log_likelihood_matches_brute_force():
         V, W, b_h, b_v, "bernoulli", chunk_elements=1
     )
     np.testing.assert_allclose(chunked, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_fused_optimizer_steps_match_the_textbook_update(solver):
+    from skdbn._training import make_optimizer, train_step
+
+    rng = np.random.default_rng(0)
+    sizes = [6, 5, 3]
+    coefs = [rng.normal(0, 0.5, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    intercepts = [rng.normal(0, 0.1, b) for b in sizes[1:]]
+    net = Network(coefs, intercepts, ["bernoulli", "softmax"])
+    reference = [p.copy() for p in net.params]
+    X = rng.random((8, 6))
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    lr, mu, alpha = 0.1, 0.9, 0.01
+    optimizer = make_optimizer(solver, net.params, lr, mu)
+    velocity = [np.zeros_like(p) for p in reference]
+    first = [np.zeros_like(p) for p in reference]
+    second = [np.zeros_like(p) for p in reference]
+    for t in range(1, 4):
+        ref_net = Network(reference[:2], reference[2:], net.units)
+        _, grads = forward_backward(ref_net, X, Y, alpha=alpha)
+        for k, (param, grad) in enumerate(zip(reference, grads)):
+            if solver == "sgd":
+                velocity[k] = mu * velocity[k] - lr * grad
+                param += velocity[k]
+            else:
+                first[k] = 0.9 * first[k] + 0.1 * grad
+                second[k] = 0.999 * second[k] + 0.001 * grad**2
+                step = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+                param -= step * first[k] / (np.sqrt(second[k]) + 1e-8)
+        train_step(net, X, Y, optimizer, alpha=alpha)
+        for got, want in zip(net.params, reference):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
