@@ -302,3 +302,75 @@ def test_divergence_raises_with_a_hint(digits):
     )
     with pytest.raises(TrainingDivergedError, match="Lower learning_rate_init"):
         reg.fit(X_train, y_train)
+
+
+# -- autoencoder and sampling ----------------------------------------------------
+
+
+def test_autoencoder_fine_tuning_lowers_the_pretrained_error(digits):
+    X_train, X_test, _, _ = digits
+    params = dict(hidden_layer_sizes=(128, 32), pretrain_epochs=10, **QUICK)
+    pretrained = DBNTransformer(**params, hidden_unit=["bernoulli", "gaussian"])
+    pretrained.fit(X_train)
+    tuned = DBNTransformer(**params, fine_tune="autoencoder", max_iter=30)
+    tuned.fit(X_train)
+    # "auto" units make the code layer linear for an autoencoder.
+    assert [rbm.hidden_unit for rbm in tuned.rbms_] == ["bernoulli", "gaussian"]
+    assert tuned.rbms_[1].learning_rate == 0.001
+    # Same pretraining, so the difference is the fine-tuning alone.
+    np.testing.assert_array_equal(
+        pretrained.rbms_[0].components_, tuned.rbms_[0].components_
+    )
+    before = -pretrained.score(X_test)
+    after = -tuned.score(X_test)
+    assert after < 0.7 * before
+    assert len(tuned.loss_curve_) == tuned.n_iter_ == 30
+    assert tuned.loss_curve_[-1] < tuned.loss_curve_[0]
+    codes = tuned.transform(X_test)
+    assert codes.shape == (len(X_test), 32)
+    assert codes.min() < 0 or codes.max() > 1  # linear codes are unbounded
+    assert tuned.inverse_transform(codes).shape == X_test.shape
+
+
+def test_autoencoder_early_stopping_restores_the_best_weights(digits):
+    X_train, X_test, _, _ = digits
+    dbn = DBNTransformer(
+        (64, 16),
+        pretrain_epochs=5,
+        fine_tune="autoencoder",
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=200,
+        learning_rate_init=0.01,
+        **QUICK,
+    ).fit(X_train)
+    assert len(dbn.validation_scores_) == dbn.n_iter_ <= 200
+    assert np.isfinite(dbn.score(X_test))
+
+
+def test_transformer_sample_shape_range_dtype_and_seed(digits):
+    dbn = DBNTransformer((64, 32), pretrain_epochs=5, **QUICK).fit(digits[0])
+    samples = dbn.sample(6, n_gibbs_steps=20, random_state=1)
+    assert samples.shape == (6, 64) and samples.dtype == np.float32
+    assert samples.min() >= 0 and samples.max() <= 1
+    np.testing.assert_array_equal(
+        samples, dbn.sample(6, n_gibbs_steps=20, random_state=1)
+    )
+    assert not np.array_equal(samples, dbn.sample(6, n_gibbs_steps=20, random_state=2))
+
+
+def test_gaussian_visible_regressor():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 3))
+    y = np.tanh(X[:, 0]) * 3 + X[:, 1] * X[:, 2]
+    reg = DBNRegressor(
+        (64,),
+        visible_unit="gaussian",
+        hidden_unit="relu",
+        learning_rate_init=0.01,
+        max_iter=200,
+        **QUICK,
+    ).fit(X[:450], y[:450])
+    linear = LinearRegression().fit(X[:450], y[:450])
+    # Measured: 0.94 against the line's 0.79.
+    assert reg.score(X[450:], y[450:]) > linear.score(X[450:], y[450:]) + 0.1
