@@ -47,9 +47,11 @@ COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
     verbose : int, default=0
         Print progress when positive; 2 also prints each RBM epoch."""
 
-FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd"}, default="adam"
-        Optimiser for fine-tuning: Adam, or mini-batch SGD with classical
-        momentum.
+FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Optimiser for fine-tuning: Adam, mini-batch SGD with classical
+        momentum, or full-batch L-BFGS (then ``max_iter`` counts L-BFGS
+        iterations, and neither dropout, early stopping nor ``partial_fit``
+        apply).
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
     momentum : float, default=0.9
@@ -87,8 +89,10 @@ AUTOENCODER_PARAMS_DOC = """fine_tune : {"autoencoder"} or None, default=None
         initialised with the transposed weights, untied, and fine-tuned end to
         end on reconstruction (cross-entropy for Bernoulli inputs, squared
         error for Gaussian ones).
-    solver : {"adam", "sgd"}, default="adam"
-        Optimiser for autoencoder fine-tuning.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Optimiser for autoencoder fine-tuning; ``"lbfgs"`` works on the whole
+        data at once, as the conjugate gradients of Hinton & Salakhutdinov
+        (2006) did, and then ``max_iter`` counts its iterations.
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
     momentum : float, default=0.9
@@ -170,7 +174,7 @@ PRETRAINING_CONSTRAINTS = {
 }
 
 FINE_TUNING_CONSTRAINTS = {
-    "solver": [StrOptions({"adam", "sgd"})],
+    "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     "momentum": [Interval(Real, 0, 1, closed="both")],
     "alpha": [Interval(Real, 0, None, closed="left")],

@@ -17,7 +17,13 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import unroll_encoder
-from ._training import TrainingState, fit_lbfgs, make_optimizer, run_epochs
+from ._training import (
+    TrainingState,
+    fit_lbfgs,
+    make_optimizer,
+    run_epochs,
+    run_lbfgs,
+)
 from ._utils import child_seed, make_generator
 from ._validation import DTYPES, check_visible_range
 
@@ -158,6 +164,11 @@ class BaseSupervisedDBN(BaseDBN):
         self : object
             The updated estimator.
         """
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit needs a mini-batch solver; use solver='adam' or "
+                "'sgd' (L-BFGS works on the whole data at once)."
+            )
         first_call = not hasattr(self, "coefs_")
         X, y = self._validate_Xy(X, y, reset=first_call)
         Y = self._encode_targets(y, first_call=first_call, **kwargs)
@@ -288,22 +299,35 @@ class BaseSupervisedDBN(BaseDBN):
             # weights are what early stopping falls back to.
             state.best_validation_score = self.best_validation_score_
             state.best_params = net.copy_params()
-        n_run = run_epochs(
-            net,
-            X,
-            Y,
-            state,
-            n_epochs=n_epochs,
-            batch_size=self.batch_size,
-            rng=self._rng,
-            alpha=self.alpha,
-            dropout=self.dropout,
-            validation=validation,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            check_convergence=check_convergence,
-            verbose=self.verbose,
-        )
+        if self.solver == "lbfgs":
+            n_run = run_lbfgs(
+                net,
+                X,
+                Y,
+                state,
+                max_iter=n_epochs,
+                alpha=self.alpha,
+                batch_size=self.batch_size,
+                verbose=self.verbose,
+                label="fine-tuning",
+            )
+        else:
+            n_run = run_epochs(
+                net,
+                X,
+                Y,
+                state,
+                n_epochs=n_epochs,
+                batch_size=self.batch_size,
+                rng=self._rng,
+                alpha=self.alpha,
+                dropout=self.dropout,
+                validation=validation,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                check_convergence=check_convergence,
+                verbose=self.verbose,
+            )
         self._fine_tuning_state = state
         self._record(state, n_run)
         self.best_loss_ = state.best_loss

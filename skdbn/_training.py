@@ -124,6 +124,8 @@ def train_step(net, X, Y, optimizer, *, alpha=0.0, dropout=0.0, rng=None):
 
 
 def make_optimizer(solver, params, learning_rate, momentum):
+    if solver == "lbfgs":
+        return None
     if solver == "adam":
         return Adam(params, learning_rate)
     return SGD(params, learning_rate, momentum=momentum)
@@ -242,17 +244,31 @@ def run_epochs(
 
 
 def fit_lbfgs(
-    net, X, Y, *, alpha=0.0, batch_size=None, max_iter=200, tol=1e-6, chunk_size=8192
+    net,
+    X,
+    Y,
+    *,
+    alpha=0.0,
+    batch_size=None,
+    max_iter=200,
+    tol=1e-6,
+    chunk_size=8192,
+    loss_curve=None,
 ):
     """Fit ``net`` on all of ``(X, Y)`` at once with L-BFGS.
 
-    Meant for the output layer on frozen features, a convex problem that
-    L-BFGS solves far better than a few epochs of mini-batch descent. The
+    Used for the output layer on frozen features, a convex problem that
+    L-BFGS solves far better than a few epochs of mini-batch descent, and as
+    the ``"lbfgs"`` fine-tuning solver (Hinton & Salakhutdinov fine-tuned
+    their autoencoders with full-batch conjugate gradients). The
     loss and gradient are accumulated over chunks of rows, so memory stays
     bounded. The L2 term is ``alpha / (2 * batch_size) * ||W||^2``, the
     objective that mini-batch training with that batch size minimises on
     average, so ``alpha`` means the same in both (``batch_size=None`` takes
     the whole data as the batch).
+
+    With ``loss_curve`` (a list) the loss after each iteration is appended
+    to it.
 
     Returns
     -------
@@ -300,7 +316,36 @@ def fit_lbfgs(
             jac=True,
             method="L-BFGS-B",
             options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-10},
+            callback=None
+            if loss_curve is None
+            else lambda intermediate_result: loss_curve.append(
+                float(intermediate_result.fun)
+            ),
         )
     unpack(result.x)
     check_finite_training([result.fun], "the output layer's loss", "alpha")
     return int(result.nit), float(result.fun), bool(result.success)
+
+
+def run_lbfgs(net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label):
+    """The ``"lbfgs"`` solver: full-batch fine-tuning, recorded in ``state``."""
+    n_iter, value, converged = fit_lbfgs(
+        net,
+        X,
+        Y,
+        alpha=alpha,
+        batch_size=batch_size,
+        max_iter=max_iter,
+        tol=1e-5,
+        loss_curve=state.loss_curve,
+    )
+    state.best_loss = min(state.best_loss, value)
+    if verbose:
+        print(f"[{label}] {n_iter} L-BFGS iterations, loss {value:.5f}")
+    if not converged and max_iter > 0:
+        warnings.warn(
+            f"{label}: L-BFGS did not converge in max_iter={max_iter} iterations.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return n_iter

@@ -14,7 +14,7 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
-from ._training import TrainingState, make_optimizer, run_epochs
+from ._training import TrainingState, make_optimizer, run_epochs, run_lbfgs
 from ._units import HIDDEN_UNITS
 from ._utils import child_seed, make_generator
 from ._validation import DTYPES, per_layer
@@ -376,21 +376,36 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
                 self.solver, net.params, self.learning_rate_init, self.momentum
             )
         )
-        n_run = run_epochs(
-            net,
-            X,
-            X if not hasattr(X, "toarray") else X.toarray(),
-            state,
-            n_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            rng=self._rng,
-            alpha=self.alpha,
-            validation=validation,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-            label="autoencoder fine-tuning",
-        )
+        target = X.toarray() if hasattr(X, "toarray") else X
+        label = "autoencoder fine-tuning"
+        if self.solver == "lbfgs":
+            n_run = run_lbfgs(
+                net,
+                X,
+                target,
+                state,
+                max_iter=self.max_iter,
+                alpha=self.alpha,
+                batch_size=self.batch_size,
+                verbose=self.verbose,
+                label=label,
+            )
+        else:
+            n_run = run_epochs(
+                net,
+                X,
+                target,
+                state,
+                n_epochs=self.max_iter,
+                batch_size=self.batch_size,
+                rng=self._rng,
+                alpha=self.alpha,
+                validation=validation,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                verbose=self.verbose,
+                label=label,
+            )
         self.loss_curve_ = state.loss_curve
         if validation is not None:
             self.validation_scores_ = state.validation_scores

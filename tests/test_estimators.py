@@ -374,3 +374,20 @@ def test_gaussian_visible_regressor():
     linear = LinearRegression().fit(X[:450], y[:450])
     # Measured: 0.94 against the line's 0.79.
     assert reg.score(X[450:], y[450:]) > linear.score(X[450:], y[450:]) + 0.1
+
+
+def test_lbfgs_solver(digits):
+    X_train, X_test, y_train, y_test = digits
+    dbn = DBNTransformer(
+        (64, 16), pretrain_epochs=5, fine_tune="autoencoder", solver="lbfgs"
+    )
+    dbn.set_params(max_iter=30, **QUICK).fit(X_train)
+    pretrained = DBNTransformer(
+        (64, 16), pretrain_epochs=5, hidden_unit=["bernoulli", "gaussian"], **QUICK
+    ).fit(X_train)
+    assert dbn.score(X_test) > pretrained.score(X_test)
+    assert len(dbn.loss_curve_) == dbn.n_iter_ <= 30
+    clf = DBNClassifier((32,), solver="lbfgs", max_iter=30, **QUICK)
+    assert clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    with pytest.raises(ValueError, match="mini-batch solver"):
+        clf.partial_fit(X_train, y_train)
