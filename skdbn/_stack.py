@@ -1,5 +1,9 @@
 """Greedy layer-wise pretraining: a stack of RBMs, each fed by the one below."""
 
+import warnings
+
+import numpy as np
+
 from ._rbm import RBM
 from ._units import get_unit
 from ._utils import child_seed
@@ -100,16 +104,57 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
             rbm.partial_fit(data)
         else:
             rbm.fit(data)
+        if rbm.n_iter_ == 0:
+            _glorot_initialise(rbm)
+        else:
+            _warn_if_collapsed(rbm, data[:DEAD_UNIT_CHECK_ROWS], depth)
         if verbose:
             curve = rbm.reconstruction_error_curve_
+            error = f"reconstruction error {curve[-1]:.4f}" if curve else "untrained"
             print(
                 f"[pretraining] layer {depth + 1}/{len(rbms)} "
                 f"({rbm.n_features_in_}->{rbm.n_components}), "
-                f"{len(curve)} epochs, reconstruction error {curve[-1]:.4f}"
+                f"{len(curve)} epochs, {error}"
             )
         if depth + 1 < len(rbms):
             data = rbm.transform(data)
     return rbms
+
+
+DEAD_UNIT_CHECK_ROWS = 1000
+
+
+def _glorot_initialise(rbm):
+    """Give a layer without pretraining scikit-learn's MLP initialisation.
+
+    The RBM recipe's N(0, 0.01^2) weights are meant to be trained; left as
+    they are, a deep stack passes almost nothing through and backpropagation
+    stalls. Glorot-uniform weights (scikit-learn's ``MLPClassifier``
+    convention) make ``pretrain_epochs=0`` the usual randomly initialised
+    network, the fair baseline for judging pretraining.
+    """
+    n_hidden, n_visible = rbm.components_.shape
+    factor = 2.0 if rbm.hidden_unit == "bernoulli" else 6.0
+    bound = np.sqrt(factor / (n_visible + n_hidden))
+    weights = rbm._rng.uniform(-bound, bound, size=(n_hidden, n_visible))
+    rbm.components_[...] = weights
+
+
+def _warn_if_collapsed(rbm, sample, depth):
+    """Warn when (nearly) every binary hidden unit of a layer stays off."""
+    if rbm.hidden_unit != "bernoulli":
+        return
+    highest = rbm.transform(sample).max(axis=0)
+    dead = int(np.sum(highest < 0.01))
+    if dead >= 0.9 * rbm.n_components:
+        warnings.warn(
+            f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->"
+            f"{rbm.n_components}) collapsed: {dead} of its {rbm.n_components} "
+            "hidden units never switch on. Lower its pretrain_learning_rate "
+            "(wide layers over few inputs often need 0.01).",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def unroll_encoder(rbms):

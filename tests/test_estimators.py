@@ -391,3 +391,24 @@ def test_lbfgs_solver(digits):
     assert clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
     with pytest.raises(ValueError, match="mini-batch solver"):
         clf.partial_fit(X_train, y_train)
+
+
+def test_a_collapsed_layer_is_reported(digits):
+    # A wide layer over few inputs with a large CD step switches every
+    # hidden unit off (measured: 999 of 1000 at learning rate 0.5).
+    with pytest.warns(UserWarning, match="collapsed.*Lower its pretrain_learning"):
+        DBNTransformer((32, 1000), pretrain_learning_rate=0.5, random_state=0).fit(
+            digits[0]
+        )
+
+
+def test_no_pretraining_means_the_usual_random_initialisation(digits):
+    X_train = digits[0]
+    dbn = DBNTransformer((64, 32), pretrain_epochs=(0, 3), **QUICK).fit(X_train)
+    first, second = dbn.rbms_
+    # Glorot-uniform bound for logistic units, as in scikit-learn's MLP.
+    bound = np.sqrt(2 / (64 + 64))
+    assert np.abs(first.components_).max() <= bound
+    assert np.abs(first.components_).max() > 0.8 * bound
+    np.testing.assert_array_equal(dbn.coefs_[0], first.components_.T)
+    assert np.abs(second.components_).std() < 0.1  # trained from N(0, 0.01^2)

@@ -1,0 +1,195 @@
+"""Smoke tests of the benchmark scripts: they run and print their tables.
+
+Each script runs as a subprocess, the way a user runs it, on a tiny subset
+of Fashion-MNIST with one BLAS thread. The numbers are not checked (a few
+hundred rows and one epoch say nothing about speed or accuracy), only that
+the script exits cleanly and prints the rows and goal lines it promises.
+Skipped when the Fashion-MNIST files are absent. The default tests take
+about 20 s on 2 cores; the slower ones (the plain ``--quick`` run of every
+script, and ``--skip``) run only with ``SKDBN_RUN_SLOW=1``.
+"""
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+TIMEOUT = 300
+
+slow = pytest.mark.skipif(
+    os.environ.get("SKDBN_RUN_SLOW") != "1",
+    reason="slow benchmark smoke test; set SKDBN_RUN_SLOW=1 to run it",
+)
+
+AUTOENCODER_ROWS = [
+    "PCA(30)",
+    "autoencoder, pretrained only",
+    "autoencoder, pretrained + fine-tuned",
+    "autoencoder, random init + fine-tuned",
+]
+FASHION_ROWS = [
+    "DBNClassifier (500, 500, 2000)",
+    "LogisticRegression",
+    "BernoulliRBM(500) + LogisticRegression",
+    "MLPClassifier (500, 500, 2000)",
+    "SVC (C=10, rbf)",  # the published block
+]
+TINY_FASHION_ROWS = [
+    "DBNClassifier (32, 64)",
+    "LogisticRegression",
+    "BernoulliRBM(500) + LogisticRegression",
+    "MLPClassifier (32, 64)",
+    "SVC (C=10, rbf)",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fashion_mnist():
+    from skdbn.datasets import load_fashion_mnist
+
+    try:
+        load_fashion_mnist(kind="test", return_X_y=True)
+    except FileNotFoundError as exc:
+        pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+
+
+def run_script(name, *args, json_path=None):
+    """Run ``benchmarks/<name>`` with one BLAS thread; return its stdout."""
+    cmd = [sys.executable, str(BENCHMARKS / name), *args]
+    if json_path is not None:
+        cmd += ["--json", str(json_path)]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    assert done.returncode == 0, (
+        f"{' '.join(cmd)} exited with {done.returncode}:\n"
+        f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    assert "FAILED" not in done.stderr, done.stderr[-3000:]
+    return done.stdout
+
+
+def table_row(stdout, label):
+    """The printed table row starting with ``label``, split into cells."""
+    for line in stdout.splitlines():
+        if line.startswith(label + "  "):
+            return line[len(label) :].split()
+    raise AssertionError(f"no row {label!r} in:\n{stdout}")
+
+
+def goal_lines(stdout):
+    return re.findall(r"^(PASS|FAIL|SKIP)  (.*)$", stdout, flags=re.MULTILINE)
+
+
+def test_bench_autoencoder_tiny(tmp_path):
+    stdout = run_script(
+        "bench_autoencoder.py",
+        "--quick",
+        *("--n-samples", "600", "--n-test", "500"),
+        *("--pretrain-epochs", "1", "--finetune-epochs", "1"),
+        json_path=tmp_path / "autoencoder.json",
+    )
+    for label in AUTOENCODER_ROWS:
+        error = float(table_row(stdout, label)[0])
+        assert math.isfinite(error) and error > 0
+    assert table_row(stdout, "autoencoder, pretrained + fine-tuned")[2:4] == [
+        "1",
+        "1",
+    ]
+    assert table_row(stdout, "autoencoder, random init + fine-tuned")[2:4] == [
+        "0",
+        "1",
+    ]
+    goals = goal_lines(stdout)
+    assert len(goals) == 2
+    assert {verdict for verdict, _ in goals} <= {"PASS", "FAIL"}
+
+    report = json.loads((tmp_path / "autoencoder.json").read_text())
+    assert report["benchmark"] == "autoencoder"
+    assert report["results"]["dbn"]["finetune_epochs"] == 1
+    assert report["results"]["random"]["finetune_epochs"] == 1
+    assert report["results"]["dbn"]["pretrain_epochs"] == [1, 1, 1, 1]
+    assert report["results"]["random"]["pretrain_epochs"] == [0, 0, 0, 0]
+
+
+def test_bench_fashion_mnist_tiny(tmp_path):
+    stdout = run_script(
+        "bench_fashion_mnist.py",
+        "--quick",
+        *("--n-samples", "600", "--n-test", "500", "--hidden", "32", "64"),
+        *("--pretrain-epochs", "1", "--max-iter", "1", "--mlp-max-iter", "1"),
+        *("--rbm-n-iter", "1", "--logreg-max-iter", "50"),
+        json_path=tmp_path / "fashion.json",
+    )
+    for label in TINY_FASHION_ROWS:
+        accuracy = float(table_row(stdout, label)[0])
+        assert 0 <= accuracy <= 1
+    assert "not the full Fashion-MNIST" in stdout
+    goals = goal_lines(stdout)
+    assert len(goals) == 3
+    assert {verdict for verdict, _ in goals} <= {"PASS", "FAIL"}
+
+    report = json.loads((tmp_path / "fashion.json").read_text())
+    assert set(report["results"]) == {"dbn", "logreg", "rbm-logreg", "mlp"}
+    assert report["results"]["dbn"]["epochs"] == "1,1+1"
+
+
+@pytest.mark.slow
+@slow
+def test_bench_fashion_mnist_skip():
+    """Skipped baselines leave their rows out and their goal unmeasured."""
+    stdout = run_script(
+        "bench_fashion_mnist.py",
+        "--quick",
+        *("--n-samples", "300", "--n-test", "200", "--hidden", "32", "64"),
+        *("--pretrain-epochs", "1", "--max-iter", "1"),
+        *("--skip", "logreg", "rbm-logreg", "mlp"),
+    )
+    assert table_row(stdout, "DBNClassifier (32, 64)")
+    assert "MLPClassifier (32, 64)  " not in stdout
+    verdicts = {text.split(" (")[0]: verdict for verdict, text in goal_lines(stdout)}
+    assert [v for t, v in verdicts.items() if "MLPClassifier" in t] == ["SKIP"]
+
+
+def test_bench_rbm_tiny():
+    stdout = run_script(
+        "bench_rbm.py",
+        "--quick",
+        *("--n-samples", "1000", "--sizes", "500"),
+        "--skip",
+        *("torch", "skdbn-f64", "skdbn-epoch", "skdbn-pcd", "sklearn-f64"),
+    )
+    for label in ("GEMM-only floor f32", "skdbn CD-1 fit f32", "BernoulliRBM fit f32"):
+        assert float(table_row(stdout, label)[0]) > 0
+    assert goal_lines(stdout)
+
+
+@pytest.mark.slow
+@slow
+@pytest.mark.parametrize(
+    "name, args, rows",
+    [
+        pytest.param("bench_autoencoder.py", [], AUTOENCODER_ROWS, id="autoencoder"),
+        pytest.param("bench_fashion_mnist.py", [], FASHION_ROWS, id="fashion_mnist"),
+        pytest.param(
+            "bench_rbm.py", ["--skip", "torch"], ["skdbn CD-1 fit f32"], id="rbm"
+        ),
+        pytest.param(
+            "bench_finetune.py",
+            [],
+            ["skdbn fit f32", "MLPClassifier fit f32"],
+            id="finetune",
+        ),
+    ],
+)
+def test_quick_runs(name, args, rows, tmp_path):
+    stdout = run_script(name, "--quick", *args, json_path=tmp_path / "out.json")
+    for label in rows:
+        assert table_row(stdout, label)
+    assert goal_lines(stdout)
+    assert json.loads((tmp_path / "out.json").read_text())["goals"]
