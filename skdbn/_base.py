@@ -229,10 +229,12 @@ class BaseDBN(BaseEstimator):
             self._make_rbms(rng), X, partial=partial, verbose=self.verbose
         )
 
-    def _validate_X(self, X, reset):
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=DTYPES[self.dtype], reset=reset
-        )
+    def _validate_X(self, X, reset, convert=True):
+        # Prediction paths keep float input as it is and convert it chunk by
+        # chunk (see skdbn._network.predict), so their memory does not grow
+        # with a float64 copy of the whole input.
+        dtype = DTYPES[self.dtype] if convert else (np.float32, np.float64)
+        X = validate_data(self, X, accept_sparse="csr", dtype=dtype, reset=reset)
         check_visible_range(X, self.visible_unit)
         return X
 

@@ -95,17 +95,20 @@ def forward(net, X, *, dropout=0.0, rng=None):
 def predict(net, X, chunk_size=4096):
     """Network output for ``X``, computed in chunks of rows.
 
-    Only one chunk's hidden activations are alive at a time, so memory beyond
-    the output does not grow with the number of rows.
+    Each chunk is converted to the network's dtype on its own and only one
+    chunk's hidden activations are alive at a time, so memory beyond the
+    output does not grow with the number of rows.
     """
+    dtype = net.coefs[-1].dtype
     n_samples = X.shape[0]
     if n_samples <= chunk_size:
-        return forward(net, X)[0][-1]
+        return forward(net, X.astype(dtype, copy=False))[0][-1]
     n_out = net.coefs[-1].shape[1]
-    out = np.empty((n_samples, n_out), dtype=net.coefs[-1].dtype)
+    out = np.empty((n_samples, n_out), dtype=dtype)
     for start in range(0, n_samples, chunk_size):
         stop = min(start + chunk_size, n_samples)
-        out[start:stop] = forward(net, X[start:stop])[0][-1]
+        chunk = X[start:stop].astype(dtype, copy=False)
+        out[start:stop] = forward(net, chunk)[0][-1]
     return out
 
 

@@ -16,11 +16,12 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rbm_numerics as rbm_math
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
-from ._utils import make_generator, minibatches
+from ._utils import gen_row_chunks, make_generator, minibatches
 from ._validation import DTYPES, check_finite_training, check_visible_range
 
 # Hinton's practical guide: momentum 0.5 while the weights settle, then 0.9.
 INITIAL_MOMENTUM_EPOCHS = 5
+TRANSFORM_CHUNK_ROWS = 4096
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -228,10 +229,19 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Hidden means: probabilities for Bernoulli hidden units.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        return rbm_math.hidden_means(
-            X, self.components_, self.intercept_hidden_, self.hidden_unit
-        )
+        X = self._validate_input(X, reset=False, convert=False)
+        dtype = self.components_.dtype
+        out = np.empty((X.shape[0], self.n_components), dtype=dtype)
+        # Chunks keep a float64 input from being copied whole into float32.
+        for rows in gen_row_chunks(X.shape[0], TRANSFORM_CHUNK_ROWS):
+            rbm_math.hidden_means(
+                X[rows].astype(dtype, copy=False),
+                self.components_,
+                self.intercept_hidden_,
+                self.hidden_unit,
+                out=out[rows],
+            )
+        return out
 
     def inverse_transform(self, X):
         """Mean visible activations given hidden activations (the down pass).
@@ -358,14 +368,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _units(self):
         return self.visible_unit, self.hidden_unit
 
-    def _validate_input(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=DTYPES[self.dtype],
-            reset=reset,
-        )
+    def _validate_input(self, X, reset, convert=True):
+        dtype = DTYPES[self.dtype] if convert else (np.float32, np.float64)
+        X = validate_data(self, X, accept_sparse="csr", dtype=dtype, reset=reset)
         check_visible_range(X, self.visible_unit)
         return X
 

@@ -126,6 +126,9 @@ class BaseSupervisedDBN(BaseDBN):
         if not warm:
             self._rng = make_generator(self.random_state)
         X_train, Y_train, validation = self._split_validation(X, Y, y)
+        # With a validation split, X_train and the held-out rows together are
+        # the one float32 copy of the data that fitting keeps.
+        del X, Y
 
         if not warm:
             rbms = self._pretrain(X_train, self._rng)
@@ -336,7 +339,7 @@ class BaseSupervisedDBN(BaseDBN):
 
     def _forward(self, X):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, convert=False)
         return predict(self._network(), X)
 
 

@@ -239,7 +239,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             Top-layer activations.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, convert=False)
         return predict(self._encoder(), X)
 
     def inverse_transform(self, X):

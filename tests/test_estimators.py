@@ -412,3 +412,29 @@ def test_no_pretraining_means_the_usual_random_initialisation(digits):
     assert np.abs(first.components_).max() > 0.8 * bound
     np.testing.assert_array_equal(dbn.coefs_[0], first.components_.T)
     assert np.abs(second.components_).std() < 0.1  # trained from N(0, 0.01^2)
+
+
+@pytest.mark.parametrize("kind", ["rbm", "transformer", "classifier"])
+def test_prediction_memory_does_not_grow_with_a_copy_of_the_input(kind, digits):
+    import tracemalloc
+
+    from skdbn import RBM
+
+    X_train, _, y_train, _ = digits
+    if kind == "rbm":
+        model = RBM(16, n_iter=1, random_state=0).fit(X_train)
+        method = model.transform
+    elif kind == "transformer":
+        model = DBNTransformer((32, 16), pretrain_epochs=1, **QUICK).fit(X_train)
+        method = model.transform
+    else:
+        model = DBNClassifier((32,), max_iter=1, **QUICK).fit(X_train, y_train)
+        method = model.predict_proba
+    big = np.tile(X_train, (30, 1))  # 40k rows of float64: 20 MB
+    tracemalloc.start()
+    out = method(big)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # A float32 copy of the input alone would be 10 MB; allow the output and
+    # a few chunk-sized buffers.
+    assert peak < out.nbytes + 4 * 2**20
