@@ -234,7 +234,14 @@ class BaseDBN(BaseEstimator):
         # chunk (see skdbn._network.predict), so their memory does not grow
         # with a float64 copy of the whole input.
         dtype = DTYPES[self.dtype] if convert else (np.float32, np.float64)
-        X = validate_data(self, X, accept_sparse="csr", dtype=dtype, reset=reset)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=dtype,
+            ensure_all_finite=False,  # check_visible_range does it
+            reset=reset,
+        )
         check_visible_range(X, self.visible_unit)
         return X
 

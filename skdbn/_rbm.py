@@ -370,7 +370,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _validate_input(self, X, reset, convert=True):
         dtype = DTYPES[self.dtype] if convert else (np.float32, np.float64)
-        X = validate_data(self, X, accept_sparse="csr", dtype=dtype, reset=reset)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=dtype,
+            ensure_all_finite=False,  # check_visible_range does it
+            reset=reset,
+        )
         check_visible_range(X, self.visible_unit)
         return X
 

@@ -198,6 +198,7 @@ class BaseSupervisedDBN(BaseDBN):
             y,
             accept_sparse="csr",
             dtype=DTYPES[self.dtype],
+            ensure_all_finite=False,  # check_visible_range does it
             multi_output=self._multi_output,
             y_numeric=not isinstance(self, ClassifierMixin),
             reset=reset,

@@ -15,14 +15,27 @@ class TrainingDivergedError(FloatingPointError):
 
 
 def check_visible_range(X, visible_unit):
-    """Reject data that Bernoulli visible units cannot model."""
-    if visible_unit != "bernoulli":
-        return
+    """Reject non-finite data, and data that Bernoulli visible units cannot model.
+
+    One minimum and one maximum find both problems, so the estimators ask
+    ``validate_data`` not to make its own separate pass for NaN and infinity.
+    """
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return
-    low, high = values.min(), values.max()
-    if low < 0 or high > 1:
+    with np.errstate(invalid="ignore"):
+        low, high = np.min(values), np.max(values)
+    if np.isnan(low) or np.isnan(high):
+        raise ValueError(
+            "Input X contains NaN. Impute or drop the missing values first, "
+            "for instance with sklearn.impute.SimpleImputer."
+        )
+    if np.isinf(low) or np.isinf(high):
+        raise ValueError(
+            "Input X contains infinity or a value too large for its dtype. "
+            "Remove or clip those values first."
+        )
+    if visible_unit == "bernoulli" and (low < 0 or high > 1):
         raise ValueError(
             f"Input values must lie in [0, 1] for Bernoulli visible units, but "
             f"they range over [{low:.4g}, {high:.4g}]. Scale the data with "
