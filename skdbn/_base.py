@@ -5,11 +5,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._stack import make_rbm_stack, pretrain_greedy
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
-from ._validation import DTYPES, check_visible_range
+from ._validation import DTYPES, validate_visible_data
 
 PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
         Number of units in each hidden layer, from the data upwards.
@@ -230,20 +229,7 @@ class BaseDBN(BaseEstimator):
         )
 
     def _validate_X(self, X, reset, convert=True):
-        # Prediction paths keep float input as it is and convert it chunk by
-        # chunk (see skdbn._network.predict), so their memory does not grow
-        # with a float64 copy of the whole input.
-        dtype = DTYPES[self.dtype] if convert else (np.float32, np.float64)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=dtype,
-            ensure_all_finite=False,  # check_visible_range does it
-            reset=reset,
-        )
-        check_visible_range(X, self.visible_unit)
-        return X
+        return validate_visible_data(self, X, reset=reset, convert=convert)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

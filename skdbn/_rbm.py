@@ -12,12 +12,12 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _rbm_numerics as rbm_math
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
 from ._utils import gen_row_chunks, make_generator, minibatches
-from ._validation import DTYPES, check_finite_training, check_visible_range
+from ._validation import DTYPES, check_finite_training, validate_visible_data
 
 # Hinton's practical guide: momentum 0.5 while the weights settle, then 0.9.
 INITIAL_MOMENTUM_EPOCHS = 5
@@ -369,17 +369,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self.visible_unit, self.hidden_unit
 
     def _validate_input(self, X, reset, convert=True):
-        dtype = DTYPES[self.dtype] if convert else (np.float32, np.float64)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=dtype,
-            ensure_all_finite=False,  # check_visible_range does it
-            reset=reset,
-        )
-        check_visible_range(X, self.visible_unit)
-        return X
+        return validate_visible_data(self, X, reset=reset, convert=convert)
 
     def _validate_hidden(self, H):
         H = check_array(H, dtype=DTYPES[self.dtype])

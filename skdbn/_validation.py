@@ -2,6 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -42,6 +43,27 @@ def check_visible_range(X, visible_unit):
             "sklearn.preprocessing.MinMaxScaler(clip=True), or standardise it "
             "and use visible_unit='gaussian'."
         )
+
+
+def validate_visible_data(estimator, X, *, reset, convert=True):
+    """``validate_data`` for data entering the visible layer, plus its checks.
+
+    With ``convert`` the data becomes the estimator's dtype (fitting).
+    Prediction paths pass ``convert=False``: float input stays as it is and
+    is converted chunk by chunk later, so memory does not grow with a float32
+    copy of the whole input.
+    """
+    dtype = DTYPES[estimator.dtype] if convert else (np.float32, np.float64)
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse="csr",
+        dtype=dtype,
+        ensure_all_finite=False,  # check_visible_range does it in one pass
+        reset=reset,
+    )
+    check_visible_range(X, estimator.visible_unit)
+    return X
 
 
 def check_finite_training(values, what, learning_rate_name="learning_rate"):
