@@ -12,12 +12,17 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from . import _rbm_numerics as rbm_math
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
-from ._utils import gen_row_chunks, make_generator, minibatches
-from ._validation import DTYPES, check_finite_training, validate_visible_data
+from ._utils import gen_row_chunks, load_batch, make_generator, minibatches
+from ._validation import (
+    DTYPES,
+    check_activations,
+    check_finite_training,
+    validate_visible_data,
+)
 
 # Hinton's practical guide: momentum 0.5 while the weights settle, then 0.9.
 INITIAL_MOMENTUM_EPOCHS = 5
@@ -257,7 +262,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Visible means: probabilities for Bernoulli visible units.
         """
         check_is_fitted(self)
-        H = self._validate_hidden(X)
+        H = check_activations(
+            X,
+            self.n_components,
+            DTYPES[self.dtype],
+            "hidden activations (n_components)",
+        )
         return rbm_math.visible_means(
             H, self.components_, self.intercept_visible_, self.visible_unit
         )
@@ -371,15 +381,6 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _validate_input(self, X, reset, convert=True):
         return validate_visible_data(self, X, reset=reset, convert=convert)
 
-    def _validate_hidden(self, H):
-        H = check_array(H, dtype=DTYPES[self.dtype])
-        if H.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {H.shape[1]} features, but inverse_transform expects "
-                f"{self.n_components} hidden activations (n_components)."
-            )
-        return H
-
     def _initialize(self, X, rng):
         """Set weights, biases and training state from the first data seen."""
         dtype = DTYPES[self.dtype]
@@ -443,7 +444,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         total_error = 0.0
         for rows in minibatches(n_samples, batch_size, self._rng):
             n_rows = len(rows)
-            rbm_math.load_batch(X, rows, workspace.visible[:n_rows])
+            load_batch(X, rows, workspace.visible[:n_rows])
             total_error += rbm_math.cd_step(
                 n_rows,
                 self._params(),

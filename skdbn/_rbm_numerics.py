@@ -103,28 +103,6 @@ class CDWorkspace:
         self.residual = np.empty((batch_size, n_visible), dtype=dtype)
 
 
-def load_batch(X, rows, out):
-    """Copy rows ``rows`` of ``X`` (dense or CSR) into the buffer ``out``."""
-    if sp.issparse(X):
-        out[...] = X[rows].toarray()
-    else:
-        np.take(X, rows, axis=0, out=out)
-    return out
-
-
-def _up(v, W, b_h, hidden, out):
-    """Hidden means, with the product done by :func:`skdbn._blas.gemm`."""
-    gemm(v, W, out, trans_b=True)
-    out += b_h
-    return hidden.activate(out)
-
-
-def _down(h, W, b_v, visible, out):
-    gemm(h, W, out)
-    out += b_v
-    return visible.activate(out)
-
-
 def cd_step(
     n_rows,
     params,
@@ -142,7 +120,8 @@ def cd_step(
 ):
     """One CD-k (or PCD-k) update on the batch already in the workspace.
 
-    The batch occupies ``workspace.visible[:n_rows]`` (see :func:`load_batch`).
+    The batch occupies ``workspace.visible[:n_rows]`` (see
+    :func:`skdbn._utils.load_batch`).
     Following Hinton's practical guide, the chain starts from sampled hidden
     states, the final reconstruction uses mean activations, and both gradient
     statistics use hidden means. With ``persistent_hidden`` the negative chain
@@ -169,7 +148,7 @@ def cd_step(
     v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
     h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
 
-    _up(v_pos, W, b_h, hidden, out=h_pos)
+    hidden_means(v_pos, W, b_h, hidden_unit, out=h_pos)
     persistent = persistent_hidden is not None
     if persistent:
         h_state = persistent_hidden[:n_rows]
@@ -177,13 +156,13 @@ def cd_step(
         h_state = hidden.sample(h_pos, rng, out=ws.hidden_sample[:n_rows])
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
-        _down(h_state, W, b_v, visible, out=v_neg)
+        visible_means(h_state, W, b_v, visible_unit, out=v_neg)
         if persistent or not last:
             # A persistent chain must stay a true Markov chain, so it samples
             # its visible states; plain CD keeps the last reconstruction's
             # means, which lowers the variance of the gradient.
             visible.sample(v_neg.copy(), rng, out=v_neg)
-        _up(v_neg, W, b_h, hidden, out=h_neg)
+        hidden_means(v_neg, W, b_h, hidden_unit, out=h_neg)
         if persistent or not last:
             hidden.sample(h_neg, rng, out=h_state)
 
@@ -191,7 +170,7 @@ def cd_step(
     if persistent:
         # The chain's samples are not reconstructions of this batch; monitor
         # the one-step mean-field reconstruction instead (one more product).
-        _down(h_pos, W, b_v, visible, out=residual)
+        visible_means(h_pos, W, b_v, visible_unit, out=residual)
         np.subtract(v_pos, residual, out=residual)
     else:
         np.subtract(v_pos, v_neg, out=residual)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._rbm import RBM
 from ._units import get_unit
-from ._utils import child_seed
+from ._utils import child_seed, glorot_uniform
 from ._validation import per_layer
 
 # Learning rates from Hinton's practical guide: binary units tolerate 0.1;
@@ -134,10 +134,14 @@ def _glorot_initialise(rbm):
     network, the fair baseline for judging pretraining.
     """
     n_hidden, n_visible = rbm.components_.shape
-    factor = 2.0 if rbm.hidden_unit == "bernoulli" else 6.0
-    bound = np.sqrt(factor / (n_visible + n_hidden))
-    weights = rbm._rng.uniform(-bound, bound, size=(n_hidden, n_visible))
-    rbm.components_[...] = weights
+    rbm.components_[...] = glorot_uniform(
+        (n_hidden, n_visible),
+        n_visible,
+        n_hidden,
+        rbm.hidden_unit,
+        rbm._rng,
+        np.float64,
+    )
 
 
 def _warn_if_collapsed(rbm, sample, depth):

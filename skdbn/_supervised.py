@@ -19,19 +19,12 @@ from ._network import Network, predict
 from ._stack import unroll_encoder
 from ._training import (
     TrainingState,
+    fine_tune_network,
     fit_lbfgs,
     make_optimizer,
-    run_epochs,
-    run_lbfgs,
 )
-from ._utils import child_seed, make_generator
+from ._utils import child_seed, glorot_uniform, make_generator
 from ._validation import DTYPES, check_visible_range
-
-
-def _glorot_layer(fan_in, fan_out, rng, dtype):
-    bound = np.sqrt(6.0 / (fan_in + fan_out))
-    W = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(dtype)
-    return W, np.zeros(fan_out, dtype=dtype)
 
 
 class BaseSupervisedDBN(BaseDBN):
@@ -182,9 +175,7 @@ class BaseSupervisedDBN(BaseDBN):
                 list(rbm.reconstruction_error_curve_) for rbm in rbms
             ]
             coefs, intercepts, units = unroll_encoder(rbms)
-            W, b = _glorot_layer(
-                coefs[-1].shape[1], Y.shape[1], self._rng, DTYPES[self.dtype]
-            )
+            W, b = self._new_output_layer(coefs[-1].shape[1], Y.shape[1])
             self._units = units
             self.coefs_, self.intercepts_ = coefs + [W], intercepts + [b]
             self._reset_history()
@@ -224,6 +215,13 @@ class BaseSupervisedDBN(BaseDBN):
             )
         return X_train, Y_train, (X_val, Y_val, self._validation_score)
 
+    def _new_output_layer(self, fan_in, fan_out):
+        dtype = DTYPES[self.dtype]
+        W = glorot_uniform(
+            (fan_in, fan_out), fan_in, fan_out, self._output_unit, self._rng, dtype
+        )
+        return W, np.zeros(fan_out, dtype=dtype)
+
     def _network(self):
         return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
 
@@ -254,9 +252,7 @@ class BaseSupervisedDBN(BaseDBN):
         self._reset_history()
         encoder = Network(self.coefs_, self.intercepts_, self._units)
         features = predict(encoder, X)
-        W, b = _glorot_layer(
-            features.shape[1], Y.shape[1], self._rng, DTYPES[self.dtype]
-        )
+        W, b = self._new_output_layer(features.shape[1], Y.shape[1])
         head = Network([W], [b], [self._output_unit])
         self.n_head_iter_, self.head_loss_, converged = fit_lbfgs(
             head,
@@ -303,35 +299,24 @@ class BaseSupervisedDBN(BaseDBN):
             # weights are what early stopping falls back to.
             state.best_validation_score = self.best_validation_score_
             state.best_params = net.copy_params()
-        if self.solver == "lbfgs":
-            n_run = run_lbfgs(
-                net,
-                X,
-                Y,
-                state,
-                max_iter=n_epochs,
-                alpha=self.alpha,
-                batch_size=self.batch_size,
-                verbose=self.verbose,
-                label="fine-tuning",
-            )
-        else:
-            n_run = run_epochs(
-                net,
-                X,
-                Y,
-                state,
-                n_epochs=n_epochs,
-                batch_size=self.batch_size,
-                rng=self._rng,
-                alpha=self.alpha,
-                dropout=self.dropout,
-                validation=validation,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                check_convergence=check_convergence,
-                verbose=self.verbose,
-            )
+        n_run = fine_tune_network(
+            net,
+            X,
+            Y,
+            state,
+            solver=self.solver,
+            n_epochs=n_epochs,
+            batch_size=self.batch_size,
+            rng=self._rng,
+            alpha=self.alpha,
+            dropout=self.dropout,
+            validation=validation,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            check_convergence=check_convergence,
+            verbose=self.verbose,
+            label="fine-tuning",
+        )
         self._fine_tuning_state = state
         self._record(state, n_run)
         self.best_loss_ = state.best_loss

@@ -25,8 +25,7 @@ from ._network import (
     predict,
     weight_gradient,
 )
-from ._rbm_numerics import load_batch
-from ._utils import minibatches
+from ._utils import load_batch, minibatches
 from ._validation import check_finite_training
 
 
@@ -349,3 +348,25 @@ def run_lbfgs(net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label):
             stacklevel=3,
         )
     return n_iter
+
+
+def fine_tune_network(net, X, Y, state, *, solver, n_epochs, **epoch_options):
+    """Fine-tune ``net`` with ``solver``; returns the epochs (or iterations) run.
+
+    ``"lbfgs"`` fits on the whole data at once (:func:`run_lbfgs`; dropout,
+    validation and the stopping rules do not apply); ``"adam"`` and ``"sgd"``
+    run mini-batch epochs (:func:`run_epochs`, which takes ``epoch_options``).
+    """
+    if solver == "lbfgs":
+        return run_lbfgs(
+            net,
+            X,
+            Y,
+            state,
+            max_iter=n_epochs,
+            alpha=epoch_options.get("alpha", 0.0),
+            batch_size=epoch_options["batch_size"],
+            verbose=epoch_options.get("verbose", 0),
+            label=epoch_options.get("label", "fine-tuning"),
+        )
+    return run_epochs(net, X, Y, state, n_epochs=n_epochs, **epoch_options)

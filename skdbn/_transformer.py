@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     FINE_TUNING_CONSTRAINTS,
@@ -14,10 +14,10 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
-from ._training import TrainingState, make_optimizer, run_epochs, run_lbfgs
+from ._training import TrainingState, fine_tune_network, make_optimizer
 from ._units import HIDDEN_UNITS
 from ._utils import child_seed, make_generator
-from ._validation import DTYPES, per_layer
+from ._validation import DTYPES, check_activations, per_layer
 
 
 @fill_doc
@@ -256,13 +256,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             Reconstructed data (visible means).
         """
         check_is_fitted(self)
-        H = check_array(X, dtype=DTYPES[self.dtype])
         n_codes = self.coefs_[len(self.rbms_)].shape[0]
-        if H.shape[1] != n_codes:
-            raise ValueError(
-                f"X has {H.shape[1]} features, but inverse_transform expects "
-                f"{n_codes} top-layer activations."
-            )
+        H = check_activations(X, n_codes, DTYPES[self.dtype], "top-layer activations")
         return predict(self._decoder(), H)
 
     def score(self, X, y=None):
@@ -287,9 +282,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         reconstruction = predict(self._autoencoder(), X)
-        if hasattr(X, "toarray"):
-            X = X.toarray()
-        return -float(np.mean(np.sum((X - reconstruction) ** 2, axis=1)))
+        return self._validation_score(
+            reconstruction, X.toarray() if hasattr(X, "toarray") else X
+        )
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
         """Draw data from the model.
@@ -376,36 +371,22 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
                 self.solver, net.params, self.learning_rate_init, self.momentum
             )
         )
-        target = X.toarray() if hasattr(X, "toarray") else X
-        label = "autoencoder fine-tuning"
-        if self.solver == "lbfgs":
-            n_run = run_lbfgs(
-                net,
-                X,
-                target,
-                state,
-                max_iter=self.max_iter,
-                alpha=self.alpha,
-                batch_size=self.batch_size,
-                verbose=self.verbose,
-                label=label,
-            )
-        else:
-            n_run = run_epochs(
-                net,
-                X,
-                target,
-                state,
-                n_epochs=self.max_iter,
-                batch_size=self.batch_size,
-                rng=self._rng,
-                alpha=self.alpha,
-                validation=validation,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                verbose=self.verbose,
-                label=label,
-            )
+        n_run = fine_tune_network(
+            net,
+            X,
+            X.toarray() if hasattr(X, "toarray") else X,
+            state,
+            solver=self.solver,
+            n_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            rng=self._rng,
+            alpha=self.alpha,
+            validation=validation,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            label="autoencoder fine-tuning",
+        )
         self.loss_curve_ = state.loss_curve
         if validation is not None:
             self.validation_scores_ = state.validation_scores

@@ -1,6 +1,7 @@
 """Small helpers shared by the estimators."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 
@@ -38,3 +39,23 @@ def gen_row_chunks(n_samples, chunk_size):
     """Slices covering ``range(n_samples)`` in chunks of ``chunk_size`` rows."""
     for start in range(0, n_samples, chunk_size):
         yield slice(start, min(start + chunk_size, n_samples))
+
+
+def load_batch(X, rows, out):
+    """Copy rows ``rows`` of ``X`` (dense or CSR) into the buffer ``out``."""
+    if sp.issparse(X):
+        out[...] = X[rows].toarray()
+    else:
+        np.take(X, rows, axis=0, out=out)
+    return out
+
+
+def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype):
+    """Weights drawn as scikit-learn's ``MLPClassifier`` draws them.
+
+    Uniform in ``+-sqrt(factor / (fan_in + fan_out))`` with factor 2 for
+    logistic (Bernoulli) units and 6 otherwise (Glorot & Bengio, 2010).
+    """
+    factor = 2.0 if unit == "bernoulli" else 6.0
+    bound = np.sqrt(factor / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)

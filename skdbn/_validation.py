@@ -2,7 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -64,6 +64,17 @@ def validate_visible_data(estimator, X, *, reset, convert=True):
     )
     check_visible_range(X, estimator.visible_unit)
     return X
+
+
+def check_activations(H, n_expected, dtype, what):
+    """Validate ``inverse_transform`` input: ``n_expected`` columns of ``what``."""
+    H = check_array(H, dtype=dtype)
+    if H.shape[1] != n_expected:
+        raise ValueError(
+            f"X has {H.shape[1]} features, but inverse_transform expects "
+            f"{n_expected} {what}."
+        )
+    return H
 
 
 def check_finite_training(values, what, learning_rate_name="learning_rate"):
