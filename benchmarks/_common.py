@@ -542,6 +542,28 @@ def _json_default(value):
 # -- command line and data ------------------------------------------------------
 
 
+def add_skip_option(parser, items, what="items not to run"):
+    """``--skip ITEM ...``: leave some of a benchmark's ``items`` out."""
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=sorted(items),
+        metavar="ITEM",
+        help=f"{what}, among: {', '.join(items)}",
+    )
+
+
+def add_n_test_option(parser):
+    """``--n-test N``: score on the first N test images only."""
+    parser.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="test images used (default: all of them)",
+    )
+
+
 def make_parser(description):
     """The options every benchmark shares."""
     parser = argparse.ArgumentParser(

@@ -66,6 +66,8 @@ import warnings
 import numpy as np
 from _common import (
     Runner,
+    add_n_test_option,
+    add_skip_option,
     blas_threads,
     describe_environment,
     finish_args,
@@ -203,12 +205,7 @@ def worker(spec, X, y):
 def make_args_parser():
     parser = make_parser(__doc__.split("\n\n")[0])
     one_round_by_default(parser)
-    parser.add_argument(
-        "--n-test",
-        type=int,
-        default=None,
-        help="test images used (default: all of them)",
-    )
+    add_n_test_option(parser)
     parser.add_argument(
         "--pretrain-epochs",
         type=int,
@@ -238,14 +235,7 @@ def make_args_parser():
     parser.add_argument(
         "--momentum", type=float, default=0.9, help="for --solver sgd (default 0.9)"
     )
-    parser.add_argument(
-        "--skip",
-        nargs="+",
-        default=[],
-        choices=sorted(ITEMS),
-        metavar="ITEM",
-        help=f"models not to fit, among: {', '.join(ITEMS)}",
-    )
+    add_skip_option(parser, ITEMS, "models not to fit")
     return parser
 
 

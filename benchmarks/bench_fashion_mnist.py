@@ -69,6 +69,8 @@ import warnings
 import numpy as np
 from _common import (
     Runner,
+    add_n_test_option,
+    add_skip_option,
     blas_threads,
     describe_environment,
     finish_args,
@@ -333,20 +335,8 @@ def worker(spec, X, y):
 def make_args_parser():
     parser = make_parser(__doc__.split("\n\n")[0])
     one_round_by_default(parser)
-    parser.add_argument(
-        "--n-test",
-        type=int,
-        default=None,
-        help="test images used (default: all of them)",
-    )
-    parser.add_argument(
-        "--skip",
-        nargs="+",
-        default=[],
-        choices=sorted(ITEMS),
-        metavar="ITEM",
-        help=f"models not to fit, among: {', '.join(ITEMS)}",
-    )
+    add_n_test_option(parser)
+    add_skip_option(parser, ITEMS, "models not to fit")
     dbn = parser.add_argument_group("DBN recipe")
     dbn.add_argument(
         "--hidden",

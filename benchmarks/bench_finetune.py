@@ -61,6 +61,7 @@ import warnings
 import numpy as np
 from _common import (
     Runner,
+    add_skip_option,
     blas_threads,
     describe_environment,
     finish_args,
@@ -269,14 +270,7 @@ def prepare_gemm(X, y, batch_size):
 
 def main(argv=None):
     parser = make_parser(__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--skip",
-        nargs="+",
-        default=[],
-        choices=sorted(ITEMS),
-        metavar="ITEM",
-        help=f"items not to run, among: {', '.join(ITEMS)}",
-    )
+    add_skip_option(parser, ITEMS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, worker)

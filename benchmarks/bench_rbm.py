@@ -68,6 +68,7 @@ import sys
 import numpy as np
 from _common import (
     Runner,
+    add_skip_option,
     blas_threads,
     describe_environment,
     finish_args,
@@ -313,14 +314,7 @@ def main(argv=None):
         default=[500, 1000],
         help="numbers of hidden units (default: 500 1000)",
     )
-    parser.add_argument(
-        "--skip",
-        nargs="+",
-        default=[],
-        choices=sorted(ITEMS),
-        metavar="ITEM",
-        help=f"items not to run, among: {', '.join(ITEMS)}",
-    )
+    add_skip_option(parser, ITEMS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, worker)
