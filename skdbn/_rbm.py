@@ -402,7 +402,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             p = np.clip(mean, 1e-3, 1 - 1e-3)
             mean = np.log(p / (1 - p))
         self.intercept_visible_ = mean.astype(dtype)
-        self._velocity = tuple(np.zeros_like(p) for p in self._params())
+        # Momentum state, packed like the parameters (see pack_params).
+        self._velocity = np.zeros((self.n_components + 1, n_features + 1), dtype=dtype)
         self._persistent_hidden = None
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
@@ -423,11 +424,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
             else self.momentum
         )
+        # The parameters are trained packed in one matrix (biases included)
+        # and written back after the epoch.
+        packed = rbm_math.pack_params(*self._params())
         # Overflow is caught below as divergence, with a useful message.
         with np.errstate(over="ignore", invalid="ignore"):
             total_error = self._run_batches(
-                X, n_samples, batch_size, workspace, momentum
+                X, n_samples, batch_size, workspace, momentum, packed
             )
+        rbm_math.unpack_params(packed, *self._params())
         error = total_error / n_samples
         check_finite_training(
             [error, self.components_], "the RBM weights", "learning_rate"
@@ -440,14 +445,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"{time.perf_counter() - start_time:.2f}s"
             )
 
-    def _run_batches(self, X, n_samples, batch_size, workspace, momentum):
+    def _run_batches(self, X, n_samples, batch_size, workspace, momentum, packed):
         total_error = 0.0
         for rows in minibatches(n_samples, batch_size, self._rng):
             n_rows = len(rows)
-            load_batch(X, rows, workspace.visible[:n_rows])
+            load_batch(X, rows, workspace.batch(n_rows))
             total_error += rbm_math.cd_step(
                 n_rows,
-                self._params(),
+                packed,
                 self._velocity,
                 workspace,
                 visible_unit=self.visible_unit,
@@ -468,7 +473,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             chain = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
             get_unit(self.hidden_unit).activate(chain)
             unit = get_unit(self.hidden_unit)
-            self._persistent_hidden = unit.sample(chain.copy(), self._rng, out=chain)
+            states = unit.sample(chain.copy(), self._rng, out=chain)
+            self._persistent_hidden = rbm_math.persistent_chain(states)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -87,25 +87,90 @@ def pseudo_log_likelihood(V, W, b_h, b_v, hidden_unit, chunk_elements=2**22):
     return result
 
 
+def pack_params(W, b_h, b_v):
+    """One ``(n_hidden + 1, n_visible + 1)`` matrix ``[[W, b_h], [b_v, 0]]``.
+
+    With a trailing column of ones on visible and hidden rows, a product
+    with this matrix adds the biases (``[v, 1] @ P.T`` gives ``v @ W.T +
+    b_h`` and ``[h, 1] @ P`` gives ``h @ W + b_v``), and the gradient product
+    ``[h, 1].T @ [v, 1]`` holds the bias gradients in its last row and
+    column: no separate bias passes in a CD step.
+    """
+    n_hidden, n_visible = W.shape
+    packed = np.zeros((n_hidden + 1, n_visible + 1), dtype=W.dtype)
+    packed[:n_hidden, :n_visible] = W
+    packed[:n_hidden, n_visible] = b_h
+    packed[n_hidden, :n_visible] = b_v
+    return packed
+
+
+def unpack_params(packed, W, b_h, b_v):
+    """Copy a matrix made by :func:`pack_params` back into ``W, b_h, b_v``."""
+    n_hidden, n_visible = W.shape
+    W[...] = packed[:n_hidden, :n_visible]
+    b_h[...] = packed[:n_hidden, n_visible]
+    b_v[...] = packed[n_hidden, :n_visible]
+
+
 class CDWorkspace:
     """Buffers reused by every contrastive-divergence step of one layer.
 
-    The positive and negative phases are stored one above the other, so the
-    two gradient products ``h_pos.T @ v_pos - h_neg.T @ v_neg`` become one
-    matrix product over ``2 * batch_size`` rows.
+    Visible and hidden rows carry a trailing column of ones, for the packed
+    parameters of :func:`pack_params`. The positive and negative phases are
+    stored one above the other, so the two gradient products
+    ``h_pos.T @ v_pos - h_neg.T @ v_neg`` become one product over
+    ``2 * batch_size`` rows.
     """
 
     def __init__(self, batch_size, n_visible, n_hidden, dtype):
         self.batch_size = batch_size
-        self.visible = np.empty((2 * batch_size, n_visible), dtype=dtype)
-        self.hidden = np.empty((2 * batch_size, n_hidden), dtype=dtype)
-        self.hidden_sample = np.empty((batch_size, n_hidden), dtype=dtype)
-        self.residual = np.empty((batch_size, n_visible), dtype=dtype)
+        self.visible = _with_ones((2 * batch_size, n_visible + 1), dtype)
+        self.hidden = _with_ones((2 * batch_size, n_hidden + 1), dtype)
+        self.hidden_sample = _with_ones((batch_size, n_hidden + 1), dtype)
+        self.residual = np.empty((batch_size, n_visible + 1), dtype=dtype)
+
+    def batch(self, n_rows):
+        """The visible buffer's first ``n_rows`` rows without the ones: load here."""
+        return self.visible[:n_rows, :-1]
+
+
+def _with_ones(shape, dtype):
+    """An array whose last column holds ones (the bias input)."""
+    array = np.empty(shape, dtype=dtype)
+    array[:, -1] = 1
+    return array
+
+
+def persistent_chain(hidden_states):
+    """Hidden states of persistent chains, with the ones column CD needs."""
+    chain = _with_ones(
+        (hidden_states.shape[0], hidden_states.shape[1] + 1), hidden_states.dtype
+    )
+    chain[:, :-1] = hidden_states
+    return chain
+
+
+def _pass(rows, packed, out, unit, up):
+    """Means of the layer above (``up``) or below given ``rows`` with ones.
+
+    The ones column of ``out`` receives garbage from the product and the
+    activation, and is reset.
+    """
+    gemm(rows, packed, out, trans_b=up)
+    unit.activate(out)
+    out[:, -1] = 1
+    return out
+
+
+def _sample(unit, mean, rng, out):
+    unit.sample(mean, rng, out=out)
+    out[:, -1] = 1  # Gaussian and rectified samples add noise to it
+    return out
 
 
 def cd_step(
     n_rows,
-    params,
+    packed,
     velocity,
     workspace,
     *,
@@ -120,81 +185,84 @@ def cd_step(
 ):
     """One CD-k (or PCD-k) update on the batch already in the workspace.
 
-    The batch occupies ``workspace.visible[:n_rows]`` (see
-    :func:`skdbn._utils.load_batch`).
+    The batch occupies ``workspace.batch(n_rows)`` (see
+    :func:`skdbn._utils.load_batch`); the parameters are packed by
+    :func:`pack_params`.
     Following Hinton's practical guide, the chain starts from sampled hidden
     states, the final reconstruction uses mean activations, and both gradient
-    statistics use hidden means. With ``persistent_hidden`` the negative chain
-    continues from those hidden states (persistent CD, Tieleman 2008), samples
-    its visible states, and its hidden states are updated in place.
+    statistics use hidden means. With ``persistent_hidden`` (from
+    :func:`persistent_chain`) the negative chain continues from those hidden
+    states (persistent CD, Tieleman 2008), samples its visible states, and
+    its hidden states are updated in place.
 
-    Parameters and velocities are updated in place:
+    Parameters and velocity (packed alike) are updated in place:
     ``velocity = momentum * velocity + lr * (gradient - weight_decay * W)``,
     with the gradient averaged over the batch and no decay on the biases.
-    Every product goes through one BLAS (see :mod:`skdbn._blas`), and the
-    momentum step is folded into the gradient product, so the weight matrix
-    is swept only twice more per step.
+    Every product goes through one BLAS (see :mod:`skdbn._blas`); the biases
+    ride along in the products, and the momentum step is folded into the
+    gradient product, so the parameters are swept only twice more per step.
 
     Returns
     -------
     squared_error : float
         Sum over the batch of the squared reconstruction error.
     """
-    W, b_h, b_v = params
-    dW, db_h, db_v = velocity
     hidden = get_unit(hidden_unit)
     visible = get_unit(visible_unit)
     ws = workspace
     v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
     h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
 
-    hidden_means(v_pos, W, b_h, hidden_unit, out=h_pos)
+    _pass(v_pos, packed, h_pos, hidden, up=True)
     persistent = persistent_hidden is not None
     if persistent:
         h_state = persistent_hidden[:n_rows]
     else:
-        h_state = hidden.sample(h_pos, rng, out=ws.hidden_sample[:n_rows])
+        h_state = _sample(hidden, h_pos, rng, ws.hidden_sample[:n_rows])
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
-        visible_means(h_state, W, b_v, visible_unit, out=v_neg)
+        _pass(h_state, packed, v_neg, visible, up=False)
         if persistent or not last:
             # A persistent chain must stay a true Markov chain, so it samples
             # its visible states; plain CD keeps the last reconstruction's
             # means, which lowers the variance of the gradient.
-            visible.sample(v_neg.copy(), rng, out=v_neg)
-        hidden_means(v_neg, W, b_h, hidden_unit, out=h_neg)
+            _sample(visible, v_neg.copy(), rng, v_neg)
+        _pass(v_neg, packed, h_neg, hidden, up=True)
         if persistent or not last:
-            hidden.sample(h_neg, rng, out=h_state)
+            _sample(hidden, h_neg, rng, h_state)
 
     residual = ws.residual[:n_rows]
     if persistent:
         # The chain's samples are not reconstructions of this batch; monitor
         # the one-step mean-field reconstruction instead (one more product).
-        visible_means(h_pos, W, b_v, visible_unit, out=residual)
+        _pass(h_pos, packed, residual, visible, up=False)
         np.subtract(v_pos, residual, out=residual)
     else:
         np.subtract(v_pos, v_neg, out=residual)
-    residual = residual.ravel()
+    residual = residual.ravel()  # the ones columns cancel
     squared_error = float(np.dot(residual, residual))
 
     # Scale the small hidden blocks rather than the large gradient matrix:
     # then one product gives lr * (positive - negative statistics) / n_rows,
-    # added straight onto momentum * velocity.
+    # biases included, added straight onto momentum * velocity.
     scale = learning_rate / n_rows
     h_pos *= scale
     h_neg *= -scale
-    both_h = ws.hidden[: 2 * n_rows]
-    gemm(both_h, ws.visible[: 2 * n_rows], dW, trans_a=True, beta=momentum)
+    gemm(
+        ws.hidden[: 2 * n_rows],
+        ws.visible[: 2 * n_rows],
+        velocity,
+        trans_a=True,
+        beta=momentum,
+    )
     if weight_decay:
-        axpy(W, dW, -learning_rate * weight_decay)
-    axpy(dW, W, 1.0)
-
-    db_h *= momentum
-    db_h += both_h.sum(axis=0)
-    b_h += db_h
-    db_v *= momentum
-    db_v += (v_pos.sum(axis=0) - v_neg.sum(axis=0)) * scale
-    b_v += db_v
+        # The first n_hidden rows hold W and the hidden biases; put back the
+        # decay taken from the biases (a column, cheap).
+        n_hidden = packed.shape[0] - 1
+        decay = -learning_rate * weight_decay
+        axpy(packed[:n_hidden], velocity[:n_hidden], decay)
+        velocity[:n_hidden, -1] -= decay * packed[:n_hidden, -1]
+    axpy(velocity, packed, 1.0)
     return squared_error
 
 

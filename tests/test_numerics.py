@@ -44,18 +44,18 @@ def test_cd_step_matches_naive_formula(dtype):
     W = rng.normal(0, 0.3, (n_hid, n_vis)).astype(dtype)
     b_h = rng.normal(0, 0.1, n_hid).astype(dtype)
     b_v = rng.normal(0, 0.1, n_vis).astype(dtype)
-    params = (W.copy(), b_h.copy(), b_v.copy())
-    velocity = tuple(np.zeros_like(p) for p in params)
+    packed = rbm_math.pack_params(W, b_h, b_v)
+    velocity = np.zeros_like(packed)
     ws = rbm_math.CDWorkspace(n, n_vis, n_hid, dtype)
-    ws.visible[:n] = v0
-    # Replay the generator to know which hidden sample the step draws.
+    ws.batch(n)[...] = v0
+    # Replay the generator to know which hidden sample the step draws (one
+    # number per hidden unit and one for the bias column of ones).
     ph0 = expit(v0 @ W.T + b_h)
-    h_sample = (np.random.default_rng(1).random((n, n_hid), dtype=dtype) < ph0).astype(
-        dtype
-    )
+    uniform = np.random.default_rng(1).random((n, n_hid + 1), dtype=dtype)
+    h_sample = (uniform[:, :n_hid] < ph0).astype(dtype)
     error = rbm_math.cd_step(
         n,
-        params,
+        packed,
         velocity,
         ws,
         visible_unit="bernoulli",
@@ -68,6 +68,8 @@ def test_cd_step_matches_naive_formula(dtype):
     )
     W_ref, b_h_ref, b_v_ref, error_ref = _naive_cd1(v0, W, b_h, b_v, h_sample, 0.1)
     tol = 1e-5 if dtype == np.float32 else 1e-12
+    params = tuple(np.empty_like(p) for p in (W, b_h, b_v))
+    rbm_math.unpack_params(packed, *params)
     np.testing.assert_allclose(params[0], W_ref, atol=tol)
     np.testing.assert_allclose(params[1], b_h_ref, atol=tol)
     np.testing.assert_allclose(params[2], b_v_ref, atol=tol)
@@ -79,27 +81,28 @@ def test_weight_decay_and_momentum_follow_the_recipe():
     rng = np.random.default_rng(0)
     n, n_vis, n_hid = 4, 3, 2
     ws = rbm_math.CDWorkspace(n, n_vis, n_hid, np.float64)
-    ws.visible[:n] = rng.random((n, n_vis)) > 0.5
+    ws.batch(n)[...] = rng.random((n, n_vis)) > 0.5
     W = rng.normal(0, 0.1, (n_hid, n_vis))
+    b_h, b_v = rng.normal(0, 0.1, n_hid), rng.normal(0, 0.1, n_vis)
     kwargs = dict(
         visible_unit="bernoulli",
         hidden_unit="bernoulli",
         learning_rate=0.1,
         n_gibbs_steps=1,
     )
-    plain = (W.copy(), np.zeros(n_hid), np.zeros(n_vis))
+    plain = rbm_math.pack_params(W, b_h, b_v)
     rbm_math.cd_step(
         n,
         plain,
-        tuple(np.zeros_like(p) for p in plain),
+        np.zeros_like(plain),
         ws,
         momentum=0.0,
         weight_decay=0.0,
         rng=np.random.default_rng(3),
         **kwargs,
     )
-    decayed = (W.copy(), np.zeros(n_hid), np.zeros(n_vis))
-    velocity = (np.ones_like(W), np.zeros(n_hid), np.zeros(n_vis))
+    decayed = rbm_math.pack_params(W, b_h, b_v)
+    velocity = rbm_math.pack_params(np.ones_like(W), np.zeros(n_hid), np.zeros(n_vis))
     rbm_math.cd_step(
         n,
         decayed,
@@ -111,8 +114,11 @@ def test_weight_decay_and_momentum_follow_the_recipe():
         **kwargs,
     )
     # velocity = 0.5 * 1 + lr * grad - lr * wd * W, so the difference from
-    # the plain step is 0.5 - 0.1 * 0.01 * W.
-    np.testing.assert_allclose(decayed[0] - plain[0], 0.5 - 0.001 * W, atol=1e-12)
+    # the plain step is 0.5 - 0.1 * 0.01 * W; the biases are not decayed.
+    difference = decayed - plain
+    np.testing.assert_allclose(difference[:n_hid, :n_vis], 0.5 - 0.001 * W, atol=1e-12)
+    np.testing.assert_allclose(difference[:, n_vis], 0, atol=1e-15)
+    np.testing.assert_allclose(difference[n_hid], 0, atol=1e-15)
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,9 @@ def test_partial_fit_keeps_float32_and_makes_minibatch_updates(digits):
 )
 def test_variants_learn(digits, params):
     X = digits[0]
-    rbm = RBM(32, n_iter=8, random_state=0, **params).fit(X)
+    # From 0.01-scale weights the first epochs barely move the error (CD-3
+    # after 8 epochs: 4.70 -> 4.68); 20 epochs leave no doubt (4.7 -> 4.3).
+    rbm = RBM(32, n_iter=20, random_state=0, **params).fit(X)
     curve = rbm.reconstruction_error_curve_
     assert np.all(np.isfinite(rbm.components_))
     assert curve[-1] < curve[0]
