@@ -239,6 +239,7 @@ def make_model(key, spec):
             batch_size=batch,
             solver=spec["solver"],
             learning_rate_init=spec["learning_rate_init"],
+            learning_rate=spec["learning_rate"],
             momentum=spec["momentum"],
             alpha=spec["alpha"],
             dropout=spec["dropout"],
@@ -360,6 +361,12 @@ def make_args_parser():
         "--max-iter then counts its iterations",
     )
     dbn.add_argument("--learning-rate-init", type=float, default=1e-3)
+    dbn.add_argument(
+        "--learning-rate",
+        choices=["constant", "cosine", "adaptive"],
+        default="constant",
+        help="step-size schedule over the fine-tuning epochs (default constant)",
+    )
     dbn.add_argument("--momentum", type=float, default=0.9, help="for sgd")
     dbn.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty")
     dbn.add_argument("--dropout", type=float, default=0.0)
@@ -442,6 +449,7 @@ def main(argv=None):
                 "pretrain_learning_rate",
                 "solver",
                 "learning_rate_init",
+                "learning_rate",
                 "momentum",
                 "alpha",
                 "dropout",
@@ -501,6 +509,7 @@ def recipe(args):
         f"hidden_layer_sizes=({hidden}), pretrain_epochs={args.pretrain_epochs}, "
         f"pretrain_learning_rate={args.pretrain_learning_rate!r}, "
         f"solver={args.solver!r}, learning_rate_init={args.learning_rate_init:g}, "
+        f"learning_rate={args.learning_rate!r}, "
     )
     if args.solver == "sgd":
         text += f"momentum={args.momentum:g}, "

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._stack import make_rbm_stack, pretrain_greedy
+from ._training import LEARNING_RATE_SCHEDULES
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._validation import DTYPES, validate_visible_data
 
@@ -53,6 +54,16 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
         apply).
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
+    learning_rate : {"constant", "cosine", "adaptive"}, default="constant"
+        Schedule of the step size over the fine-tuning epochs of the
+        ``"adam"`` and ``"sgd"`` solvers. ``"constant"`` keeps
+        ``learning_rate_init``; ``"cosine"`` lowers it along half a cosine
+        period from ``learning_rate_init`` towards zero over ``max_iter``
+        epochs (``partial_fit`` calls count as epochs, and later ones keep
+        the last step); ``"adaptive"`` keeps it until the loss (or the
+        validation score) has not improved for ``n_iter_no_change`` epochs,
+        then divides it by 5 instead of stopping, and stops once it falls to
+        1e-6, as ``MLPClassifier(learning_rate="adaptive")`` does.
     momentum : float, default=0.9
         Momentum of the SGD solver.
     alpha : float, default=1e-4
@@ -94,6 +105,16 @@ AUTOENCODER_PARAMS_DOC = """fine_tune : {"autoencoder"} or None, default=None
         (2006) did, and then ``max_iter`` counts its iterations.
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
+    learning_rate : {"constant", "cosine", "adaptive"}, default="constant"
+        Schedule of the step size over the fine-tuning epochs of the
+        ``"adam"`` and ``"sgd"`` solvers. ``"constant"`` keeps
+        ``learning_rate_init``; ``"cosine"`` lowers it along half a cosine
+        period from ``learning_rate_init`` towards zero over ``max_iter``
+        epochs (``partial_fit`` calls count as epochs, and later ones keep
+        the last step); ``"adaptive"`` keeps it until the loss (or the
+        validation score) has not improved for ``n_iter_no_change`` epochs,
+        then divides it by 5 instead of stopping, and stops once it falls to
+        1e-6, as ``MLPClassifier(learning_rate="adaptive")`` does.
     momentum : float, default=0.9
         Momentum of the SGD solver.
     alpha : float, default=0.0
@@ -175,6 +196,7 @@ PRETRAINING_CONSTRAINTS = {
 FINE_TUNING_CONSTRAINTS = {
     "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [StrOptions(set(LEARNING_RATE_SCHEDULES))],
     "momentum": [Interval(Real, 0, 1, closed="both")],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],

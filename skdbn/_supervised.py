@@ -54,6 +54,7 @@ class BaseSupervisedDBN(BaseDBN):
         batch_size=100,
         solver="adam",
         learning_rate_init=1e-3,
+        learning_rate="constant",
         momentum=0.9,
         alpha=1e-4,
         dropout=0.0,
@@ -80,6 +81,7 @@ class BaseSupervisedDBN(BaseDBN):
         self.batch_size = batch_size
         self.solver = solver
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
         self.momentum = momentum
         self.alpha = alpha
         self.dropout = dropout
@@ -292,7 +294,9 @@ class BaseSupervisedDBN(BaseDBN):
             state = TrainingState(
                 make_optimizer(
                     self.solver, net.params, self.learning_rate_init, self.momentum
-                )
+                ),
+                schedule=self.learning_rate,
+                horizon=self.max_iter,
             )
         if validation is not None and self.best_validation_score_ is not None:
             # The head's best score is the bar fine-tuning has to clear; its

@@ -8,6 +8,7 @@ not improved by ``tol`` for ``n_iter_no_change`` epochs; with one, stop when
 the validation score has not, and restore the best weights.
 """
 
+import math
 import time
 import warnings
 
@@ -130,11 +131,42 @@ def make_optimizer(solver, params, learning_rate, momentum):
     return SGD(params, learning_rate, momentum=momentum)
 
 
-class TrainingState:
-    """What carries over between calls: optimizer, history, stopping counters."""
+LEARNING_RATE_SCHEDULES = ("constant", "cosine", "adaptive")
 
-    def __init__(self, optimizer):
+# The "adaptive" schedule stops once its step has fallen to this, as
+# scikit-learn's MLP does.
+MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+
+def cosine_learning_rate(learning_rate_init, epoch, n_epochs):
+    """Step size of epoch ``epoch`` (from 0) of a cosine decay over ``n_epochs``.
+
+    ``learning_rate_init * (1 + cos(pi * epoch / n_epochs)) / 2``: the full
+    step first, falling smoothly towards zero by the last epoch (Loshchilov &
+    Hutter, 2017, without restarts). Epochs past the horizon keep the last
+    epoch's step.
+    """
+    epoch = min(epoch, max(n_epochs - 1, 0))
+    return (
+        learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * epoch / max(n_epochs, 1)))
+    )
+
+
+class TrainingState:
+    """What carries over between calls: optimizer, history, stopping counters.
+
+    ``schedule`` is one of :data:`LEARNING_RATE_SCHEDULES`; ``horizon`` the
+    number of epochs a ``"cosine"`` schedule spans.
+    """
+
+    def __init__(self, optimizer, schedule="constant", horizon=None):
+        if schedule not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}")
         self.optimizer = optimizer
+        self.schedule = schedule
+        self.horizon = horizon
+        self.learning_rate_init = getattr(optimizer, "learning_rate", None)
+        self.n_epochs = 0
         self.loss_curve = []
         self.validation_scores = []
         self.best_loss = np.inf
@@ -187,6 +219,10 @@ def run_epochs(
     stopped = False
     for _ in range(n_epochs):
         start_time = time.perf_counter()
+        if state.schedule == "cosine":
+            state.optimizer.learning_rate = cosine_learning_rate(
+                state.learning_rate_init, state.n_epochs, state.horizon or n_epochs
+            )
         total = 0.0
         # Overflow is reported below as divergence, with a useful message.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -202,6 +238,7 @@ def run_epochs(
         # would cost a sweep over every weight each step).
         epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
         n_run += 1
+        state.n_epochs += 1
         check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
         state.loss_curve.append(epoch_loss)
         message = f"[{label}] epoch {len(state.loss_curve)}, loss {epoch_loss:.5f}"
@@ -222,6 +259,22 @@ def run_epochs(
         if verbose:
             print(f"{message}, {time.perf_counter() - start_time:.2f}s")
         if check_convergence and state.no_improvement_count > n_iter_no_change:
+            optimizer = state.optimizer
+            if (
+                state.schedule == "adaptive"
+                and optimizer.learning_rate > MIN_ADAPTIVE_LEARNING_RATE
+            ):
+                # scikit-learn's "adaptive" rule: a smaller step instead of
+                # stopping, until the step gets too small to matter.
+                optimizer.learning_rate /= 5
+                state.no_improvement_count = 0
+                if verbose:
+                    print(
+                        f"[{label}] no improvement of more than {tol} for "
+                        f"{n_iter_no_change} consecutive epochs; learning rate "
+                        f"now {optimizer.learning_rate:g}."
+                    )
+                continue
             stopped = True
             if verbose:
                 print(

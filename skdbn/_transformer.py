@@ -96,6 +96,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             for key in (
                 "solver",
                 "learning_rate_init",
+                "learning_rate",
                 "momentum",
                 "alpha",
                 "tol",
@@ -123,6 +124,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         fine_tune=None,
         solver="adam",
         learning_rate_init=1e-3,
+        learning_rate="constant",
         momentum=0.9,
         alpha=0.0,
         max_iter=50,
@@ -146,6 +148,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.fine_tune = fine_tune
         self.solver = solver
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
         self.momentum = momentum
         self.alpha = alpha
         self.max_iter = max_iter
@@ -369,7 +372,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         state = TrainingState(
             make_optimizer(
                 self.solver, net.params, self.learning_rate_init, self.momentum
-            )
+            ),
+            schedule=self.learning_rate,
+            horizon=self.max_iter,
         )
         n_run = fine_tune_network(
             net,

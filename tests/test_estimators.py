@@ -113,6 +113,30 @@ def test_fine_tuning_beats_the_frozen_head(digits):
     np.testing.assert_array_equal(frozen.pretraining_curves_, tuned.pretraining_curves_)
 
 
+def test_learning_rate_schedules_reach_the_optimiser(digits):
+    from skdbn._training import cosine_learning_rate
+
+    X_train, X_test, y_train, y_test = digits
+    params = dict(hidden_layer_sizes=(64,), max_iter=20, **QUICK)
+    constant = DBNClassifier(**params).fit(X_train, y_train)
+    cosine = DBNClassifier(learning_rate="cosine", **params).fit(X_train, y_train)
+    # Same pretraining, head and first epoch (full step); then the paths part.
+    assert cosine.loss_curve_[0] == constant.loss_curve_[0]
+    assert cosine.loss_curve_[-1] != constant.loss_curve_[-1]
+    assert cosine._fine_tuning_state.optimizer.learning_rate == pytest.approx(
+        cosine_learning_rate(1e-3, 19, 20)
+    )
+    assert cosine.score(X_test, y_test) > 0.9
+    # "adaptive" in the autoencoder: divides the step rather than stopping.
+    stalled = dict(tol=1e9, n_iter_no_change=1, max_iter=6)  # nothing improves
+    auto = DBNTransformer(
+        (32,), fine_tune="autoencoder", learning_rate="adaptive", **stalled, **QUICK
+    )
+    assert auto.fit(X_train).n_iter_ == 6
+    # The first epoch improves on nothing; two more stalled ones stop it.
+    assert auto.set_params(learning_rate="constant").fit(X_train).n_iter_ == 3
+
+
 def test_classifier_string_labels_and_probabilities(digits):
     X_train, X_test, y_train, _ = digits
     names = np.array(
@@ -139,12 +163,20 @@ def test_binary_classification(digits):
 
 def test_early_stopping_keeps_the_best_weights(digits):
     X_train, _, y_train, _ = digits
+    # A narrow, briefly pretrained layer, so that fine-tuning beats the
+    # frozen head's validation score (which would otherwise be kept).
     clf = DBNClassifier(
-        (64,), early_stopping=True, n_iter_no_change=3, max_iter=200, **QUICK
+        (32,),
+        pretrain_epochs=5,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=200,
+        **QUICK,
     ).fit(X_train, y_train)
     assert clf.n_iter_ < 200
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.validation_scores_[-1] < clf.best_validation_score_
 
 
 def test_warm_start_continues_fine_tuning(digits):

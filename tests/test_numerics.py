@@ -218,3 +218,55 @@ def test_fused_optimizer_steps_match_the_textbook_update(solver):
         train_step(net, X, Y, optimizer, alpha=alpha)
         for got, want in zip(net.params, reference):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def _recording_run(schedule, learning_rate, n_epochs, **options):
+    """Run ``run_epochs`` on a tiny net; return the step size of every batch."""
+    from skdbn._training import TrainingState, make_optimizer, run_epochs
+
+    rng = np.random.default_rng(0)
+    net = Network(
+        [rng.normal(0, 0.5, (6, 5)), rng.normal(0, 0.5, (5, 3))],
+        [np.zeros(5), np.zeros(3)],
+        ["bernoulli", "softmax"],
+    )
+    X = rng.random((8, 6))
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    optimizer = make_optimizer("sgd", net.params, learning_rate, 0.9)
+    seen = []
+    start_step = optimizer.start_step
+    optimizer.start_step = lambda: (seen.append(optimizer.learning_rate), start_step())
+    state = TrainingState(optimizer, schedule=schedule, horizon=options.pop("horizon"))
+    n_run = run_epochs(
+        net, X, Y, state, batch_size=4, rng=rng, **options, n_epochs=n_epochs
+    )
+    return seen, n_run, state
+
+
+def test_cosine_schedule_falls_from_the_initial_step_over_the_horizon():
+    from skdbn._training import cosine_learning_rate
+
+    seen, n_run, _ = _recording_run(
+        "cosine", 0.1, 4, horizon=4, check_convergence=False
+    )
+    per_epoch = [
+        0.1,
+        0.1 * (1 + np.cos(np.pi / 4)) / 2,
+        0.05,
+        0.1 * (1 + np.cos(3 * np.pi / 4)) / 2,
+    ]
+    assert n_run == 4
+    np.testing.assert_allclose(seen, np.repeat(per_epoch, 2))  # two batches an epoch
+    # Past the horizon (more partial_fit calls) the last step is kept.
+    assert cosine_learning_rate(0.1, 9, 4) == cosine_learning_rate(0.1, 3, 4)
+
+
+def test_adaptive_schedule_divides_the_step_instead_of_stopping():
+    # tol=inf: no epoch ever counts as an improvement.
+    seen, n_run, state = _recording_run(
+        "adaptive", 1e-5, 50, horizon=None, tol=np.inf, n_iter_no_change=1
+    )
+    # Two stalled epochs per step size; stop once the step is at most 1e-6.
+    np.testing.assert_allclose(seen, np.repeat([1e-5, 2e-6, 4e-7], 4))
+    assert n_run == 6
+    assert state.optimizer.learning_rate == pytest.approx(4e-7)
