@@ -14,6 +14,7 @@ from scipy.linalg import blas
 
 _GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
 _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
+_DOT = {np.dtype(np.float32): blas.sdot, np.dtype(np.float64): blas.ddot}
 
 
 def gemm(A, B, C, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
@@ -45,3 +46,13 @@ def axpy(x, y, a):
     """``y += a * x`` in place over whole contiguous arrays, one pass."""
     _AXPY[y.dtype](x.ravel(), y.ravel(), a=a)
     return y
+
+
+def squared_norm(x):
+    """``sum(x ** 2)`` of a contiguous array, through the same BLAS.
+
+    ``numpy.dot`` would call numpy's own BLAS, whose threads then compete with
+    this BLAS's (see the module docstring).
+    """
+    flat = x.ravel()
+    return float(_DOT[x.dtype](flat, flat))
