@@ -424,14 +424,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
             else self.momentum
         )
-        # The parameters are trained packed in one matrix (biases included)
-        # and written back after the epoch.
+        # The parameters are trained packed in one matrix (biases included),
+        # next to their values one step back, and written back after the
+        # epoch; the momentum (their difference) is kept in between.
         packed = rbm_math.pack_params(*self._params())
+        previous = packed - self._velocity
         # Overflow is caught below as divergence, with a useful message.
         with np.errstate(over="ignore", invalid="ignore"):
-            total_error = self._run_batches(
-                X, n_samples, batch_size, workspace, momentum, packed
+            total_error, packed, previous = self._run_batches(
+                X, n_samples, batch_size, workspace, momentum, packed, previous
             )
+        np.subtract(packed, previous, out=self._velocity)
         rbm_math.unpack_params(packed, *self._params())
         error = total_error / n_samples
         check_finite_training(
@@ -445,7 +448,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"{time.perf_counter() - start_time:.2f}s"
             )
 
-    def _run_batches(self, X, n_samples, batch_size, workspace, momentum, packed):
+    def _run_batches(
+        self, X, n_samples, batch_size, workspace, momentum, packed, previous
+    ):
+        """CD steps over one epoch's batches; returns the error and the pair."""
         total_error = 0.0
         for rows in minibatches(n_samples, batch_size, self._rng):
             n_rows = len(rows)
@@ -453,7 +459,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             total_error += rbm_math.cd_step(
                 n_rows,
                 packed,
-                self._velocity,
+                previous,
                 workspace,
                 visible_unit=self.visible_unit,
                 hidden_unit=self.hidden_unit,
@@ -464,7 +470,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 rng=self._rng,
                 persistent_hidden=self._persistent_hidden,
             )
-        return total_error
+            packed, previous = previous, packed
+        return total_error, packed, previous
 
     def _ensure_persistent_chain(self, batch_size, dtype):
         chain = self._persistent_hidden

@@ -10,7 +10,7 @@ backend can replace this module without touching the estimators.
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import axpy, gemm
+from ._blas import axpy, gemm, squared_norm
 from ._units import get_unit
 
 
@@ -156,8 +156,8 @@ def _pass(rows, packed, out, unit, up):
     The ones column of ``out`` receives garbage from the product and the
     activation, and is reset.
     """
-    gemm(rows, packed, out, trans_b=up)
-    unit.activate(out)
+    gemm(rows, packed, out, trans_b=up, alpha=unit.input_scale)
+    unit.activate_scaled(out)
     out[:, -1] = 1
     return out
 
@@ -171,7 +171,7 @@ def _sample(unit, mean, rng, out):
 def cd_step(
     n_rows,
     packed,
-    velocity,
+    previous,
     workspace,
     *,
     visible_unit,
@@ -195,12 +195,16 @@ def cd_step(
     states (persistent CD, Tieleman 2008), samples its visible states, and
     its hidden states are updated in place.
 
-    Parameters and velocity (packed alike) are updated in place:
-    ``velocity = momentum * velocity + lr * (gradient - weight_decay * W)``,
-    with the gradient averaged over the batch and no decay on the biases.
-    Every product goes through one BLAS (see :mod:`skdbn._blas`); the biases
-    ride along in the products, and the momentum step is folded into the
-    gradient product, so the parameters are swept only twice more per step.
+    Momentum is kept as the parameters one step back, ``previous`` (packed
+    alike): the step is ``packed + momentum * (packed - previous) + lr *
+    (gradient - weight_decay * W)``, with the gradient averaged over the
+    batch and no decay on the biases, which is ``velocity = momentum *
+    velocity + lr * (gradient - weight_decay * W)`` with ``velocity = packed
+    - previous``. The new parameters are written over ``previous``; the
+    caller swaps the two arrays. Every product goes through one BLAS (see
+    :mod:`skdbn._blas`); the biases ride along in the products, and
+    ``-momentum * previous`` is folded into the gradient product, so the
+    parameters are swept only once more per step.
 
     Returns
     -------
@@ -239,30 +243,24 @@ def cd_step(
         np.subtract(v_pos, residual, out=residual)
     else:
         np.subtract(v_pos, v_neg, out=residual)
-    residual = residual.ravel()  # the ones columns cancel
-    squared_error = float(np.dot(residual, residual))
+    squared_error = squared_norm(residual)  # the ones columns cancel
 
     # Scale the small hidden blocks rather than the large gradient matrix:
     # then one product gives lr * (positive - negative statistics) / n_rows,
-    # biases included, added straight onto momentum * velocity.
+    # biases included, added straight onto -momentum * previous.
     scale = learning_rate / n_rows
     h_pos *= scale
     h_neg *= -scale
-    gemm(
-        ws.hidden[: 2 * n_rows],
-        ws.visible[: 2 * n_rows],
-        velocity,
-        trans_a=True,
-        beta=momentum,
-    )
-    if weight_decay:
-        # The first n_hidden rows hold W and the hidden biases; put back the
-        # decay taken from the biases (a column, cheap).
-        n_hidden = packed.shape[0] - 1
-        decay = -learning_rate * weight_decay
-        axpy(packed[:n_hidden], velocity[:n_hidden], decay)
-        velocity[:n_hidden, -1] -= decay * packed[:n_hidden, -1]
-    axpy(velocity, packed, 1.0)
+    both_h, both_v = ws.hidden[: 2 * n_rows], ws.visible[: 2 * n_rows]
+    gemm(both_h, both_v, previous, trans_a=True, beta=-momentum)
+    # previous += (1 + momentum - decay) * packed, where the decay applies to
+    # W (the first n_hidden rows but their last column) alone.
+    n_hidden = packed.shape[0] - 1
+    decay = learning_rate * weight_decay
+    axpy(packed[:n_hidden], previous[:n_hidden], 1 + momentum - decay)
+    axpy(packed[n_hidden], previous[n_hidden], 1 + momentum)
+    if decay:
+        previous[:n_hidden, -1] += decay * packed[:n_hidden, -1]
     return squared_error
 
 

@@ -33,32 +33,46 @@ from ._validation import check_finite_training
 class SGD:
     """Mini-batch SGD with classical momentum, fused into the gradient product.
 
-    ``velocity = momentum * velocity - lr * gradient`` is computed by the
-    weight-gradient GEMM itself (its ``beta`` is the momentum), so a step
-    sweeps each weight matrix only twice more: once for the L2 term, once to
-    add the velocity.
+    The velocity is kept implicitly, as the weights one step back: the step
+    ``W + momentum * (W - W_previous) - lr * (gradient + decay * W)`` is
+    ``-momentum * W_previous - lr * gradient``, which the weight-gradient
+    GEMM computes over ``W_previous``'s buffer (its ``beta`` is
+    ``-momentum``), plus ``(1 + momentum - lr * decay) * W``, one sweep. The
+    buffer then holds the new weights and the two arrays trade places in the
+    network; :meth:`finish` puts the network's own arrays back.
     """
 
     def __init__(self, params, learning_rate, momentum=0.9):
         self.learning_rate = learning_rate
         self.momentum = momentum
-        self.velocities = [np.zeros_like(p) for p in params]
+        n_layers = len(params) // 2
+        self.coefs = list(params[:n_layers])  # the network's own arrays
+        self.previous = [W.copy() for W in self.coefs]
+        self.bias_velocities = [np.zeros_like(b) for b in params[n_layers:]]
 
     def start_step(self):
         pass
 
     def layer_step(self, net, i, layer_input, delta, decay):
         lr, mu = self.learning_rate, self.momentum
-        W, b = net.coefs[i], net.intercepts[i]
-        velocity = self.velocities[i]
-        weight_gradient(layer_input, delta, velocity, alpha=-lr, beta=mu)
-        if decay:
-            axpy(W, velocity, -lr * decay)
-        axpy(velocity, W, 1.0)
-        bias_velocity = self.velocities[len(net.coefs) + i]
+        W, previous = net.coefs[i], self.previous[i]
+        weight_gradient(layer_input, delta, previous, alpha=-lr, beta=-mu)
+        axpy(W, previous, 1 + mu - lr * decay)
+        net.coefs[i], self.previous[i] = previous, W
+        bias_velocity = self.bias_velocities[i]
         bias_velocity *= mu
         bias_velocity -= lr * delta.sum(axis=0)
-        b += bias_velocity
+        net.intercepts[i] += bias_velocity
+
+    def finish(self, net):
+        """Give the network back its own arrays, holding the current weights."""
+        for i, own in enumerate(self.coefs):
+            if net.coefs[i] is not own:
+                current = net.coefs[i]  # and ``own`` holds the step before
+                one_step_back = own.copy()
+                own[...] = current
+                current[...] = one_step_back
+                net.coefs[i], self.previous[i] = own, current
 
 
 class Adam:
@@ -76,6 +90,9 @@ class Adam:
 
     def start_step(self):
         self.t += 1
+
+    def finish(self, net):
+        pass
 
     def layer_step(self, net, i, layer_input, delta, decay):
         n_layers = len(net.coefs)
@@ -175,6 +192,48 @@ class TrainingState:
         self.no_improvement_count = 0
 
 
+def _record_epoch(net, state, epoch_loss, validation, tol, label):
+    """Log an epoch's loss (and validation score) in ``state``; return a message."""
+    state.loss_curve.append(epoch_loss)
+    message = f"[{label}] epoch {len(state.loss_curve)}, loss {epoch_loss:.5f}"
+    if validation is not None:
+        X_val, Y_val, score = validation
+        value = score(predict(net, X_val), Y_val)
+        state.validation_scores.append(value)
+        message += f", validation score {value:.5f}"
+        improved = value > state.best_validation_score + tol
+        if value > state.best_validation_score:
+            state.best_validation_score = value
+            state.best_params = net.copy_params()
+    else:
+        improved = epoch_loss < state.best_loss - tol
+    state.best_loss = min(state.best_loss, epoch_loss)
+    state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
+    return message
+
+
+def _stalled(state, n_iter_no_change, tol, verbose, label):
+    """React to a stall: ``True`` to stop, or lower an adaptive step size."""
+    optimizer = state.optimizer
+    stall = (
+        f"no improvement of more than {tol} for {n_iter_no_change} consecutive epochs"
+    )
+    if (
+        state.schedule == "adaptive"
+        and optimizer.learning_rate > MIN_ADAPTIVE_LEARNING_RATE
+    ):
+        # scikit-learn's "adaptive" rule: a smaller step instead of stopping,
+        # until the step gets too small to matter.
+        optimizer.learning_rate /= 5
+        state.no_improvement_count = 0
+        if verbose:
+            print(f"[{label}] {stall}; learning rate now {optimizer.learning_rate:g}.")
+        return False
+    if verbose:
+        print(f"[{label}] {stall}; stopping.")
+    return True
+
+
 def run_epochs(
     net,
     X,
@@ -217,71 +276,45 @@ def run_epochs(
     Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
     n_run = 0
     stopped = False
-    for _ in range(n_epochs):
-        start_time = time.perf_counter()
-        if state.schedule == "cosine":
-            state.optimizer.learning_rate = cosine_learning_rate(
-                state.learning_rate_init, state.n_epochs, state.horizon or n_epochs
-            )
-        total = 0.0
-        # Overflow is reported below as divergence, with a useful message.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for rows in minibatches(n_samples, batch_size, rng):
-                n_rows = len(rows)
-                xb = load_batch(X, rows, X_batch[:n_rows])
-                yb = np.take(Y, rows, axis=0, out=Y_batch[:n_rows])
-                value = train_step(
-                    net, xb, yb, state.optimizer, alpha=alpha, dropout=dropout, rng=rng
+    try:
+        for _ in range(n_epochs):
+            start_time = time.perf_counter()
+            if state.schedule == "cosine":
+                state.optimizer.learning_rate = cosine_learning_rate(
+                    state.learning_rate_init, state.n_epochs, state.horizon or n_epochs
                 )
-                total += value * n_rows
-        # The L2 term at the epoch's final weights (computing it per batch
-        # would cost a sweep over every weight each step).
-        epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
-        n_run += 1
-        state.n_epochs += 1
-        check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
-        state.loss_curve.append(epoch_loss)
-        message = f"[{label}] epoch {len(state.loss_curve)}, loss {epoch_loss:.5f}"
-
-        if validation is not None:
-            X_val, Y_val, score = validation
-            value = score(predict(net, X_val), Y_val)
-            state.validation_scores.append(value)
-            message += f", validation score {value:.5f}"
-            improved = value > state.best_validation_score + tol
-            if value > state.best_validation_score:
-                state.best_validation_score = value
-                state.best_params = net.copy_params()
-        else:
-            improved = epoch_loss < state.best_loss - tol
-        state.best_loss = min(state.best_loss, epoch_loss)
-        state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
-        if verbose:
-            print(f"{message}, {time.perf_counter() - start_time:.2f}s")
-        if check_convergence and state.no_improvement_count > n_iter_no_change:
-            optimizer = state.optimizer
-            if (
-                state.schedule == "adaptive"
-                and optimizer.learning_rate > MIN_ADAPTIVE_LEARNING_RATE
-            ):
-                # scikit-learn's "adaptive" rule: a smaller step instead of
-                # stopping, until the step gets too small to matter.
-                optimizer.learning_rate /= 5
-                state.no_improvement_count = 0
-                if verbose:
-                    print(
-                        f"[{label}] no improvement of more than {tol} for "
-                        f"{n_iter_no_change} consecutive epochs; learning rate "
-                        f"now {optimizer.learning_rate:g}."
+            total = 0.0
+            # Overflow is reported below as divergence, with a useful message.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for rows in minibatches(n_samples, batch_size, rng):
+                    xb = load_batch(X, rows, X_batch[: len(rows)])
+                    yb = np.take(Y, rows, axis=0, out=Y_batch[: len(rows)])
+                    value = train_step(
+                        net,
+                        xb,
+                        yb,
+                        state.optimizer,
+                        alpha=alpha,
+                        dropout=dropout,
+                        rng=rng,
                     )
-                continue
-            stopped = True
+                    total += value * len(rows)
+            # The L2 term at the epoch's final weights (computing it per batch
+            # would cost a sweep over every weight each step).
+            epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
+            n_run += 1
+            state.n_epochs += 1
+            check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
+            message = _record_epoch(net, state, epoch_loss, validation, tol, label)
             if verbose:
-                print(
-                    f"[{label}] no improvement of more than {tol} for "
-                    f"{n_iter_no_change} consecutive epochs; stopping."
-                )
-            break
+                print(f"{message}, {time.perf_counter() - start_time:.2f}s")
+            if check_convergence and state.no_improvement_count > n_iter_no_change:
+                stopped = _stalled(state, n_iter_no_change, tol, verbose, label)
+                if stopped:
+                    break
+    finally:
+        # The optimiser may have swapped weight arrays around.
+        state.optimizer.finish(net)
 
     if validation is not None and state.best_params is not None:
         net.set_params(state.best_params)

@@ -44,8 +44,8 @@ def test_cd_step_matches_naive_formula(dtype):
     W = rng.normal(0, 0.3, (n_hid, n_vis)).astype(dtype)
     b_h = rng.normal(0, 0.1, n_hid).astype(dtype)
     b_v = rng.normal(0, 0.1, n_vis).astype(dtype)
-    packed = rbm_math.pack_params(W, b_h, b_v)
-    velocity = np.zeros_like(packed)
+    previous = rbm_math.pack_params(W, b_h, b_v)  # no momentum yet
+    packed = previous.copy()
     ws = rbm_math.CDWorkspace(n, n_vis, n_hid, dtype)
     ws.batch(n)[...] = v0
     # Replay the generator to know which hidden sample the step draws (one
@@ -56,7 +56,7 @@ def test_cd_step_matches_naive_formula(dtype):
     error = rbm_math.cd_step(
         n,
         packed,
-        velocity,
+        previous,
         ws,
         visible_unit="bernoulli",
         hidden_unit="bernoulli",
@@ -69,7 +69,7 @@ def test_cd_step_matches_naive_formula(dtype):
     W_ref, b_h_ref, b_v_ref, error_ref = _naive_cd1(v0, W, b_h, b_v, h_sample, 0.1)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     params = tuple(np.empty_like(p) for p in (W, b_h, b_v))
-    rbm_math.unpack_params(packed, *params)
+    rbm_math.unpack_params(previous, *params)  # the step writes there
     np.testing.assert_allclose(params[0], W_ref, atol=tol)
     np.testing.assert_allclose(params[1], b_h_ref, atol=tol)
     np.testing.assert_allclose(params[2], b_v_ref, atol=tol)
@@ -90,23 +90,25 @@ def test_weight_decay_and_momentum_follow_the_recipe():
         learning_rate=0.1,
         n_gibbs_steps=1,
     )
-    plain = rbm_math.pack_params(W, b_h, b_v)
+    start = rbm_math.pack_params(W, b_h, b_v)
+    plain = start.copy()  # one step back: the same, no momentum
     rbm_math.cd_step(
         n,
+        start,
         plain,
-        np.zeros_like(plain),
         ws,
         momentum=0.0,
         weight_decay=0.0,
         rng=np.random.default_rng(3),
         **kwargs,
     )
-    decayed = rbm_math.pack_params(W, b_h, b_v)
+    # A velocity of ones on W: one step back, W was W - 1.
     velocity = rbm_math.pack_params(np.ones_like(W), np.zeros(n_hid), np.zeros(n_vis))
+    decayed = start - velocity
     rbm_math.cd_step(
         n,
+        start,
         decayed,
-        velocity,
         ws,
         momentum=0.5,
         weight_decay=0.01,
@@ -270,3 +272,56 @@ def test_adaptive_schedule_divides_the_step_instead_of_stopping():
     np.testing.assert_allclose(seen, np.repeat([1e-5, 2e-6, 4e-7], 4))
     assert n_run == 6
     assert state.optimizer.learning_rate == pytest.approx(4e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uniform_numbers_are_uniform_on_0_1(dtype):
+    from skdbn._units import uniform
+
+    out = np.empty((1001, 999), dtype=dtype)  # an odd count of numbers
+    uniform(np.random.default_rng(0), out)
+    assert out.min() >= 0 and out.max() < 1
+    counts = np.histogram(out, bins=20, range=(0, 1))[0]
+    expected = out.size / 20
+    # Each bin within 5 binomial standard deviations of its expectation.
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
+    # Neighbouring numbers (the two halves of one raw word) are uncorrelated.
+    flat = out.ravel()
+    assert abs(np.corrcoef(flat[:-1:2], flat[1::2])[0, 1]) < 0.01
+    # Reproducible from the seed, and different seeds differ.
+    again = uniform(np.random.default_rng(0), np.empty_like(out))
+    np.testing.assert_array_equal(out, again)
+    other = uniform(np.random.default_rng(1), np.empty_like(out))
+    assert not np.array_equal(out, other)
+
+
+def test_sgd_keeps_the_network_arrays_and_its_momentum_across_calls():
+    from skdbn._training import TrainingState, make_optimizer, run_epochs
+
+    def tiny_net():
+        rng = np.random.default_rng(0)
+        coefs = [rng.normal(0, 0.5, (6, 5)), rng.normal(0, 0.5, (5, 3))]
+        return Network(coefs, [np.zeros(5), np.zeros(3)], ["bernoulli", "softmax"])
+
+    data_rng = np.random.default_rng(1)
+    X = data_rng.random((8, 6))
+    Y = np.eye(3)[data_rng.integers(0, 3, 8)]
+    options = dict(batch_size=3, alpha=0.01, check_convergence=False)  # 3 batches
+
+    together = tiny_net()
+    own_arrays = list(together.coefs)
+    state = TrainingState(make_optimizer("sgd", together.params, 0.1, 0.9))
+    run_epochs(
+        together, X, Y, state, n_epochs=3, rng=np.random.default_rng(2), **options
+    )
+    # The weights trade buffers every step; the network gets its own back.
+    assert all(W is own for W, own in zip(together.coefs, own_arrays))
+
+    in_calls = tiny_net()
+    state = TrainingState(make_optimizer("sgd", in_calls.params, 0.1, 0.9))
+    rng = np.random.default_rng(2)
+    for _ in range(3):  # as partial_fit does: momentum carries over
+        run_epochs(in_calls, X, Y, state, n_epochs=1, rng=rng, **options)
+    for got, want in zip(in_calls.params, together.params):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert not np.allclose(together.coefs[0], tiny_net().coefs[0])
