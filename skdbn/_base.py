@@ -47,15 +47,9 @@ COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
     verbose : int, default=0
         Print progress when positive; 2 also prints each RBM epoch."""
 
-FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Optimiser for fine-tuning: Adam, mini-batch SGD with classical
-        momentum, or full-batch L-BFGS (then ``max_iter`` counts L-BFGS
-        iterations, and neither dropout, early stopping nor ``partial_fit``
-        apply).
-    learning_rate_init : float, default=0.001
-        Step size of the optimiser.
-    learning_rate : {"constant", "cosine", "adaptive"}, default="constant"
-        Schedule of the step size over the fine-tuning epochs of the
+LEARNING_RATE_PARAM_DOC = (
+    'learning_rate : {"constant", "cosine", "adaptive"}, default="constant"\n'
+    """        Schedule of the step size over the fine-tuning epochs of the
         ``"adam"`` and ``"sgd"`` solvers. ``"constant"`` keeps
         ``learning_rate_init``; ``"cosine"`` lowers it along half a cosine
         period from ``learning_rate_init`` towards zero over ``max_iter``
@@ -63,7 +57,17 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
         the last step); ``"adaptive"`` keeps it until the loss (or the
         validation score) has not improved for ``n_iter_no_change`` epochs,
         then divides it by 5 instead of stopping, and stops once it falls to
-        1e-6, as ``MLPClassifier(learning_rate="adaptive")`` does.
+        1e-6, as ``MLPClassifier(learning_rate="adaptive")`` does."""
+)
+
+FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Optimiser for fine-tuning: Adam, mini-batch SGD with classical
+        momentum, or full-batch L-BFGS (then ``max_iter`` counts L-BFGS
+        iterations, and neither dropout, early stopping nor ``partial_fit``
+        apply).
+    learning_rate_init : float, default=0.001
+        Step size of the optimiser.
+%(learning_rate)s
     momentum : float, default=0.9
         Momentum of the SGD solver.
     alpha : float, default=1e-4
@@ -105,16 +109,7 @@ AUTOENCODER_PARAMS_DOC = """fine_tune : {"autoencoder"} or None, default=None
         (2006) did, and then ``max_iter`` counts its iterations.
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
-    learning_rate : {"constant", "cosine", "adaptive"}, default="constant"
-        Schedule of the step size over the fine-tuning epochs of the
-        ``"adam"`` and ``"sgd"`` solvers. ``"constant"`` keeps
-        ``learning_rate_init``; ``"cosine"`` lowers it along half a cosine
-        period from ``learning_rate_init`` towards zero over ``max_iter``
-        epochs (``partial_fit`` calls count as epochs, and later ones keep
-        the last step); ``"adaptive"`` keeps it until the loss (or the
-        validation score) has not improved for ``n_iter_no_change`` epochs,
-        then divides it by 5 instead of stopping, and stops once it falls to
-        1e-6, as ``MLPClassifier(learning_rate="adaptive")`` does.
+%(learning_rate)s
     momentum : float, default=0.9
         Momentum of the SGD solver.
     alpha : float, default=0.0
@@ -162,12 +157,13 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
 def fill_doc(cls):
     """Insert the shared parameter text into a class docstring."""
+    shared = {"learning_rate": "    " + LEARNING_RATE_PARAM_DOC}
     cls.__doc__ = cls.__doc__ % {
         "pretraining_params": PRETRAINING_PARAMS_DOC,
         "common_params": COMMON_PARAMS_DOC,
-        "fine_tuning_params": FINE_TUNING_PARAMS_DOC,
+        "fine_tuning_params": FINE_TUNING_PARAMS_DOC % shared,
         "supervised_attributes": SUPERVISED_ATTRIBUTES_DOC,
-        "autoencoder_params": AUTOENCODER_PARAMS_DOC,
+        "autoencoder_params": AUTOENCODER_PARAMS_DOC % shared,
     }
     return cls
 
