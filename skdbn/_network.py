@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._blas import gemm
-from ._units import get_unit, uniform
+from ._units import activate_affine, get_unit, uniform
 
 
 class Network:
@@ -55,26 +55,6 @@ class Network:
         return Network(self.coefs[part], self.intercepts[part], self.units[part])
 
 
-def _layer_output(A, W, b, unit):
-    """``unit``'s activation of ``A @ W + b``, for dense or CSR ``A``.
-
-    Products go through one BLAS. BLAS with ``beta=0`` first zeroes its
-    output, so the product starts from the (scaled) biases with ``beta=1``
-    instead, which saves that pass and the bias addition's; its ``alpha``
-    applies the unit's input scale.
-    """
-    scale = unit.input_scale
-    if sp.issparse(A):
-        pre = np.asarray(A @ W)
-        pre += b
-        pre *= scale
-    else:
-        pre = np.empty((A.shape[0], W.shape[1]), dtype=W.dtype)
-        np.multiply(b, scale, out=pre)
-        gemm(A, W, pre, alpha=scale, beta=1.0)
-    return unit.activate_scaled(pre)
-
-
 def forward(net, X, *, dropout=0.0, rng=None):
     """Forward pass.
 
@@ -88,7 +68,7 @@ def forward(net, X, *, dropout=0.0, rng=None):
     n_layers = len(net.coefs)
     for i, (W, b, unit) in enumerate(zip(net.coefs, net.intercepts, net.units)):
         A = activations[-1] if masks[-1] is None else activations[-1] * masks[-1]
-        pre = _layer_output(A, W, b, get_unit(unit))
+        pre = activate_affine(A, W, b, unit)
         mask = None
         if dropout > 0 and rng is not None and i + 1 < n_layers:
             # Inverted dropout: kept units are scaled up during training so

@@ -477,9 +477,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         chain = self._persistent_hidden
         if chain is None or chain.shape[0] < batch_size:
             # Start the chains from the hidden units' own biases.
-            chain = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
-            get_unit(self.hidden_unit).activate(chain)
             unit = get_unit(self.hidden_unit)
+            chain = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
+            unit.activate(chain)
             states = unit.sample(chain.copy(), self._rng, out=chain)
             self._persistent_hidden = rbm_math.persistent_chain(states)
 

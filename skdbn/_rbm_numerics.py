@@ -11,31 +11,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._blas import axpy, gemm, squared_norm
-from ._units import get_unit
+from ._units import activate_affine, get_unit
 
 
 def hidden_means(X, W, b_h, hidden_unit, out=None):
     """Up pass: mean hidden activations given visible data ``X``."""
-    if sp.issparse(X):
-        pre = np.asarray(X @ W.T)
-        if out is not None:
-            out[...] = pre
-            pre = out
-    else:
-        if out is None:
-            out = np.empty((X.shape[0], W.shape[0]), dtype=W.dtype)
-        pre = gemm(X, W, out, trans_b=True)
-    pre += b_h
-    return get_unit(hidden_unit).activate(pre)
+    return activate_affine(X, W, b_h, hidden_unit, trans_b=True, out=out)
 
 
 def visible_means(H, W, b_v, visible_unit, out=None):
     """Down pass: mean visible activations given hidden activations ``H``."""
-    if out is None:
-        out = np.empty((H.shape[0], W.shape[1]), dtype=W.dtype)
-    pre = gemm(H, W, out)
-    pre += b_v
-    return get_unit(visible_unit).activate(pre)
+    return activate_affine(H, W, b_v, visible_unit, out=out)
 
 
 def free_energy(V, W, b_h, b_v, visible_unit, hidden_unit):

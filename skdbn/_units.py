@@ -8,6 +8,9 @@ unit type is written once.
 """
 
 import numpy as np
+import scipy.sparse as sp
+
+from ._blas import gemm
 
 
 def logistic_inplace(x):
@@ -180,3 +183,27 @@ HIDDEN_UNITS = ("bernoulli", "gaussian", "relu")
 def get_unit(name):
     """Return the shared unit object called ``name``."""
     return UNITS[name]
+
+
+def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
+    """``unit``'s activation of ``A @ op(W) + b``, for dense or CSR ``A``.
+
+    ``op(W)`` is ``W.T`` when ``trans_b``. The result goes into ``out`` when
+    given. Dense products go through the training BLAS (:mod:`skdbn._blas`).
+    BLAS with ``beta=0`` first zeroes its output, so the product starts from
+    the biases with ``beta=1`` instead, which saves that pass and the bias
+    addition's; its ``alpha`` applies the unit's ``input_scale``.
+    """
+    unit = get_unit(unit) if isinstance(unit, str) else unit
+    if out is None:
+        n_out = W.shape[0] if trans_b else W.shape[1]
+        out = np.empty((A.shape[0], n_out), dtype=W.dtype)
+    scale = unit.input_scale
+    if sp.issparse(A):
+        out[...] = A @ (W.T if trans_b else W)
+        out += b
+        out *= scale
+    else:
+        np.multiply(b, scale, out=out)
+        gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
+    return unit.activate_scaled(out)
