@@ -428,6 +428,31 @@ def print_environment(env, gemm=()):
         )
 
 
+def report_machine(shape_groups, threads):
+    """Describe the machine and its GEMM rate, print both, check the cores.
+
+    ``shape_groups`` is a list of :func:`gemm_rate` shapes (one shape or a
+    list of them per group); each group is timed on one BLAS thread and on
+    ``threads`` (None: BLAS's own setting).
+
+    Returns
+    -------
+    env : dict
+        :func:`describe_environment`'s record.
+    gemm : list of dict
+        The rates, one thread then all, group by group.
+    cores_busy : bool
+        :func:`warn_if_cores_busy`'s verdict.
+    """
+    env = describe_environment()
+    gemm = []
+    for shapes in shape_groups:
+        gemm.append(gemm_rate(shapes, threads=1))
+        gemm.append(gemm_rate(shapes, threads=threads))
+    print_environment(env, gemm)
+    return env, gemm, warn_if_cores_busy(gemm)
+
+
 def warn_if_cores_busy(gemm):
     """Warn when all BLAS threads are slower than one: the cores are busy.
 
@@ -518,6 +543,46 @@ def goal_line(passed, text):
     line = f"{verdict}  {text}"
     print(line)
     return {"verdict": verdict, "text": text}
+
+
+def ratio_goal(ratio, passes, text, prefix=""):
+    """Print and return a goal on a measured ratio.
+
+    ``text`` holds ``{r}`` where the ratio goes; ``passes(ratio)`` gives the
+    verdict; a ratio of None (an item not run) is reported as not measured.
+    """
+    text = prefix + text.replace("{r}", fmt(ratio) if ratio is not None else "?")
+    if ratio is None:
+        return goal_line(None, f"{text}: not measured")
+    return goal_line(passes(ratio), text)
+
+
+def speed_goals(runs, *, what, floor_goal, rival, rival_goals, prefix=""):
+    """The goals bench_rbm and bench_finetune share.
+
+    skdbn on float32 input within ``floor_goal`` times the GEMM-only time,
+    and faster than scikit-learn's ``rival`` by ``rival_goals`` (float32,
+    float64 input) on the same input.
+    """
+    goals = [
+        ratio_goal(
+            paired_ratio(runs, "skdbn-f32", "gemm"),
+            lambda r: r <= floor_goal,
+            f"skdbn {what} time = {{r}} x GEMM-only time (goal <= {floor_goal})",
+            prefix,
+        )
+    ]
+    for dtype, goal in zip(("float32", "float64"), rival_goals):
+        suffix = dtype.replace("float", "f")
+        goals.append(
+            ratio_goal(
+                paired_ratio(runs, f"sklearn-{suffix}", f"skdbn-{suffix}"),
+                lambda r, goal=goal: r >= goal,
+                f"skdbn {{r}}x faster than {rival} on {dtype} input (goal >= {goal})",
+                prefix,
+            )
+        )
+    return goals
 
 
 def write_json(path, payload):
@@ -644,6 +709,21 @@ def load_data(data_dir, n_samples):
             f"--n-samples {n_samples} exceeds the {X.shape[0]} training images"
         )
     return np.ascontiguousarray(X[:n_samples]), y[:n_samples].copy()
+
+
+def measure_items(script, X, y, worker, args, keys, spec):
+    """Run ``keys`` in ``args.repeats`` interleaved rounds, one process each.
+
+    Each measurement is ``worker({**spec, "item": key}, X, y)`` run by a
+    :class:`Runner` for ``script`` (in this process with ``args.in_process``);
+    returns :func:`interleave`'s runs.
+    """
+    with Runner(
+        script, X, y, worker, in_process=args.in_process, threads=args.threads
+    ) as runner:
+        return interleave(
+            keys, args.repeats, lambda key: runner.run({**spec, "item": key})
+        )
 
 
 class Runner:

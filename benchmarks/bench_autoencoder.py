@@ -67,38 +67,29 @@ import warnings
 
 import numpy as np
 from _common import (
-    Runner,
     add_n_test_option,
     add_skip_option,
     blas_threads,
-    describe_environment,
-    finish_args,
     fmt,
-    gemm_rate,
     goal_line,
-    interleave,
     make_parser,
     measure,
-    print_environment,
+    measure_items,
     print_noise_notes,
     print_table,
     summarize,
     warmup_rows,
-    warn_if_cores_busy,
     worker_main,
     write_json,
 )
 from bench_fashion_mnist import (
     FULL_N_TRAIN,
     add_pretrain_learning_rate,
-    apply_quick_defaults,
-    data_name,
     field,
-    learning_rates,
-    load_train_test,
     one_round_by_default,
     split_rows,
     stack_splits,
+    start_quality_run,
 )
 
 HIDDEN = (1000, 500, 250, 30)
@@ -249,31 +240,12 @@ def main(argv=None):
     args = make_args_parser().parse_args(argv)
     if args.worker:
         return worker_main(args.worker, worker)
-    if args.repeats is None:
-        args.repeats = 1  # minutes per fit; the fits are seeded
-    args = finish_args(args)
-    apply_quick_defaults(args, QUICK_DEFAULTS, DEFAULTS)
-    args.pretrain_learning_rate = learning_rates(args.pretrain_learning_rate)
+    run = start_quality_run(args, ITEMS, QUICK_DEFAULTS, DEFAULTS, HIDDEN)
+    args, keys, sizes = run.args, run.keys, run.sizes
     if args.pretrain_epochs < 0 or args.finetune_epochs < 0:
         raise SystemExit("--pretrain-epochs and --finetune-epochs must be >= 0")
-    keys = [key for key in ITEMS if key not in args.skip]
-
-    X_train, y_train, X_test, y_test = load_train_test(
-        args.data_dir, args.n_samples, args.n_test
-    )
-    n_train, n_features = X_train.shape
-    env = describe_environment()
-    sizes = [n_features, *HIDDEN]
-    shapes = [(args.batch_size, a, b) for a, b in zip(sizes, sizes[1:])]
-    gemm = [gemm_rate(shapes, threads=1), gemm_rate(shapes, threads=args.threads)]
-    print_environment(env, gemm)
-    cores_busy = warn_if_cores_busy(gemm)
-    print(
-        f"data: {data_name(args.data_dir)}, {n_train} training and "
-        f"{X_test.shape[0]} test images of {n_features} pixels; "
-        f"{args.repeats} round(s), medians; one process per fit"
-        + (" (in-process run)" if args.in_process else "")
-    )
+    X_train, X_test = run.data[0], run.data[2]
+    n_train = X_train.shape[0]
     print(
         f"autoencoder: {'-'.join(map(str, sizes))} (linear code layer), "
         f"CD-1 pretraining {args.pretrain_epochs} epochs per layer (learning "
@@ -295,16 +267,7 @@ def main(argv=None):
         "momentum": args.momentum,
     }
     print("\nfitting ...", file=sys.stderr)
-    with Runner(
-        __file__,
-        *stack_splits(X_train, y_train, X_test, y_test),
-        worker,
-        in_process=args.in_process,
-        threads=args.threads,
-    ) as runner:
-        runs = interleave(
-            keys, args.repeats, lambda key: runner.run({**spec, "item": key})
-        )
+    runs = measure_items(__file__, *stack_splits(*run.data), worker, args, keys, spec)
 
     summary = report(runs, keys, args, n_train, X_test.shape[0])
     print_published()
@@ -315,9 +278,9 @@ def main(argv=None):
             {
                 "benchmark": "autoencoder",
                 "args": vars(args),
-                "environment": env,
-                "gemm_rate": gemm,
-                "cores_busy_at_start": cores_busy,
+                "environment": run.env,
+                "gemm_rate": run.gemm,
+                "cores_busy_at_start": run.cores_busy,
                 "layer_sizes": sizes,
                 "results": summary,
                 "published_mnist": dict(PUBLISHED_MNIST),

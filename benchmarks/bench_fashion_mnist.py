@@ -67,29 +67,26 @@ A recipe with SGD, dropout and early stopping::
 
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from _common import (
-    Runner,
     add_n_test_option,
     add_skip_option,
     blas_threads,
-    describe_environment,
     finish_args,
     fmt,
-    gemm_rate,
     goal_line,
-    interleave,
     load_data,
     make_parser,
     measure,
+    measure_items,
     median,
-    print_environment,
     print_noise_notes,
     print_table,
+    report_machine,
     summarize,
     warmup_rows,
-    warn_if_cores_busy,
     worker_main,
     write_json,
 )
@@ -415,32 +412,55 @@ def make_args_parser():
     return parser
 
 
-def main(argv=None):
-    args = make_args_parser().parse_args(argv)
-    if args.worker:
-        return worker_main(args.worker, worker)
+def start_quality_run(args, items, quick_defaults, defaults, hidden):
+    """What both quality benchmarks do first, after parsing their options.
+
+    Settles the options (one round by default: a fit takes minutes and is
+    seeded), loads the training and test images, prints the machine, its
+    GEMM rate at the network's shapes and the data.
+
+    Returns
+    -------
+    run : SimpleNamespace
+        ``args``, ``keys`` (the items to run), ``data`` (``X_train,
+        y_train, X_test, y_test``), ``sizes`` (layer widths, input first),
+        ``env``, ``gemm`` and ``cores_busy`` (see ``report_machine``).
+    """
     if args.repeats is None:
         args.repeats = 1  # minutes per fit; the fits are seeded
     args = finish_args(args)
-    apply_quick_defaults(args, QUICK_DEFAULTS, DEFAULTS)
+    apply_quick_defaults(args, quick_defaults, defaults)
     args.pretrain_learning_rate = learning_rates(args.pretrain_learning_rate)
-    keys = [key for key in ITEMS if key not in args.skip]
-
-    X_train, y_train, X_test, y_test = load_train_test(
-        args.data_dir, args.n_samples, args.n_test
-    )
-    env = describe_environment()
-    sizes = [X_train.shape[1], *args.hidden]
+    keys = [key for key in items if key not in args.skip]
+    data = load_train_test(args.data_dir, args.n_samples, args.n_test)
+    X_train, X_test = data[0], data[2]
+    sizes = [X_train.shape[1], *hidden]
     shapes = [(args.batch_size, a, b) for a, b in zip(sizes, sizes[1:])]
-    gemm = [gemm_rate(shapes, threads=1), gemm_rate(shapes, threads=args.threads)]
-    print_environment(env, gemm)
-    cores_busy = warn_if_cores_busy(gemm)
+    env, gemm, cores_busy = report_machine([shapes], args.threads)
     print(
         f"data: {data_name(args.data_dir)}, {X_train.shape[0]} training and "
         f"{X_test.shape[0]} test images of {X_train.shape[1]} pixels; "
         f"{args.repeats} round(s), medians; one process per fit"
         + (" (in-process run)" if args.in_process else "")
     )
+    return SimpleNamespace(
+        args=args,
+        keys=keys,
+        data=data,
+        sizes=sizes,
+        env=env,
+        gemm=gemm,
+        cores_busy=cores_busy,
+    )
+
+
+def main(argv=None):
+    args = make_args_parser().parse_args(argv)
+    if args.worker:
+        return worker_main(args.worker, worker)
+    run = start_quality_run(args, ITEMS, QUICK_DEFAULTS, DEFAULTS, args.hidden)
+    args, keys = run.args, run.keys
+    X_train, y_train, X_test, y_test = run.data
     print(f"DBN recipe: {recipe(args)}")
 
     spec = {
@@ -469,16 +489,7 @@ def main(argv=None):
         },
     }
     print("\nfitting ...", file=sys.stderr)
-    with Runner(
-        __file__,
-        *stack_splits(X_train, y_train, X_test, y_test),
-        worker,
-        in_process=args.in_process,
-        threads=args.threads,
-    ) as runner:
-        runs = interleave(
-            keys, args.repeats, lambda key: runner.run({**spec, "item": key})
-        )
+    runs = measure_items(__file__, *stack_splits(*run.data), worker, args, keys, spec)
 
     summary = report(runs, keys, args, X_train.shape[0], X_test.shape[0])
     print_published()
@@ -494,9 +505,9 @@ def main(argv=None):
             {
                 "benchmark": "fashion_mnist",
                 "args": vars(args),
-                "environment": env,
-                "gemm_rate": gemm,
-                "cores_busy_at_start": cores_busy,
+                "environment": run.env,
+                "gemm_rate": run.gemm,
+                "cores_busy_at_start": run.cores_busy,
                 "results": summary,
                 "published": [
                     {"model": m, "test_accuracy": a, "source": s}

@@ -60,27 +60,23 @@ import warnings
 
 import numpy as np
 from _common import (
-    Runner,
     add_skip_option,
     blas_threads,
-    describe_environment,
     finish_args,
     fmt,
     fmt_seconds,
-    gemm_rate,
-    goal_line,
-    interleave,
     load_data,
     make_parser,
     measure,
+    measure_items,
     paired_ratio,
-    print_environment,
     print_noise_notes,
     print_table,
     rate,
+    report_machine,
+    speed_goals,
     summarize,
     warmup_rows,
-    warn_if_cores_busy,
     worker_main,
     write_json,
 )
@@ -282,13 +278,7 @@ def main(argv=None):
     sizes = layer_sizes(n_features, len(np.unique(y)))
     batch = args.batch_size
     shapes = [(batch, fan_in, fan_out) for fan_in, fan_out in zip(sizes, sizes[1:])]
-    env = describe_environment()
-    gemm = [
-        gemm_rate(shapes, threads=1),
-        gemm_rate(shapes, threads=args.threads),
-    ]
-    print_environment(env, gemm)
-    cores_busy = warn_if_cores_busy(gemm)
+    env, gemm, cores_busy = report_machine([shapes], args.threads)
     print(
         f"data: Fashion-MNIST train, {n_samples} x {n_features}; network "
         f"{'-'.join(map(str, sizes))}; batch {batch}; {args.repeats} round(s), "
@@ -297,14 +287,7 @@ def main(argv=None):
     )
 
     print("\nmeasuring ...", file=sys.stderr)
-    with Runner(
-        __file__, X, y, worker, in_process=args.in_process, threads=args.threads
-    ) as runner:
-        runs = interleave(
-            keys,
-            args.repeats,
-            lambda key: runner.run({"item": key, "batch_size": batch}),
-        )
+    runs = measure_items(__file__, X, y, worker, args, keys, {"batch_size": batch})
 
     flops = epoch_flops(n_samples, sizes)
     summary = report(runs, keys, n_samples, flops, sizes)
@@ -391,35 +374,14 @@ def report(runs, keys, n_samples, flops, sizes):
 
 
 def report_goals(runs):
-    def check(ratio, ok, text):
-        text = text.replace("{r}", fmt(ratio) if ratio is not None else "?")
-        if ratio is None:
-            return goal_line(None, f"{text}: not measured")
-        return goal_line(ok(ratio), text)
-
     print()
-    r = paired_ratio(runs, "skdbn-f32", "gemm")
-    goals = [
-        check(
-            r,
-            lambda r: r <= GOAL_GEMM,
-            f"skdbn epoch time = {{r}} x GEMM-only time (goal <= {GOAL_GEMM})",
-        )
-    ]
-    for key, other, goal in (
-        ("skdbn-f32", "sklearn-f32", GOAL_SKLEARN_F32),
-        ("skdbn-f64", "sklearn-f64", GOAL_SKLEARN_F64),
-    ):
-        r = paired_ratio(runs, other, key)
-        goals.append(
-            check(
-                r,
-                lambda r, goal=goal: r >= goal,
-                f"skdbn {{r}}x faster than MLPClassifier on {ITEMS[key][1]} "
-                f"input (goal >= {goal})",
-            )
-        )
-    return goals
+    return speed_goals(
+        runs,
+        what="epoch",
+        floor_goal=GOAL_GEMM,
+        rival="MLPClassifier",
+        rival_goals=(GOAL_SKLEARN_F32, GOAL_SKLEARN_F64),
+    )
 
 
 if __name__ == "__main__":

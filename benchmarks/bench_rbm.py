@@ -70,24 +70,22 @@ from _common import (
     Runner,
     add_skip_option,
     blas_threads,
-    describe_environment,
     finish_args,
     fmt,
     fmt_seconds,
-    gemm_rate,
-    goal_line,
     interleave,
     load_data,
     make_parser,
     measure,
     paired_ratio,
-    print_environment,
     print_noise_notes,
     print_table,
     rate,
+    ratio_goal,
+    report_machine,
+    speed_goals,
     summarize,
     warmup_rows,
-    warn_if_cores_busy,
     worker_main,
 )
 
@@ -328,14 +326,10 @@ def main(argv=None):
 
     X, y = load_data(args.data_dir, args.n_samples)
     n_samples, n_visible = X.shape
-    env = describe_environment()
     batch = args.batch_size
-    gemm = []
-    for H in args.sizes:
-        gemm.append(gemm_rate((batch, n_visible, H), threads=1))
-        gemm.append(gemm_rate((batch, n_visible, H), threads=args.threads))
-    print_environment(env, gemm)
-    cores_busy = warn_if_cores_busy(gemm)
+    env, gemm, cores_busy = report_machine(
+        [(batch, n_visible, H) for H in args.sizes], args.threads
+    )
     print(
         f"data: Fashion-MNIST train, {n_samples} x {n_visible}; batch {batch}; "
         f"{args.repeats} round(s), medians; one process per measurement"
@@ -454,43 +448,23 @@ def report_size(runs, keys, n_samples, n_visible, H, threads):
 
 
 def size_goals(runs, H):
-    def check(ratio, ok, text):
-        text = text.replace("{r}", fmt(ratio) if ratio is not None else "?")
-        if ratio is None:
-            return goal_line(None, f"784->{H}: {text}: not measured")
-        return goal_line(ok(ratio), f"784->{H}: {text}")
-
     print()
-    goals = []
-    r = paired_ratio(runs, "skdbn-f32", "gemm")
-    goals.append(
-        check(
-            r,
-            lambda r: r <= GOAL_GEMM,
-            f"skdbn CD-1 time = {{r}} x GEMM-only time (goal <= {GOAL_GEMM})",
-        )
+    prefix = f"784->{H}: "
+    goals = speed_goals(
+        runs,
+        what="CD-1",
+        floor_goal=GOAL_GEMM,
+        rival="BernoulliRBM",
+        rival_goals=(GOAL_SKLEARN_F32, GOAL_SKLEARN_F64),
+        prefix=prefix,
     )
-    for key, other, goal in (
-        ("skdbn-f32", "sklearn-f32", GOAL_SKLEARN_F32),
-        ("skdbn-f64", "sklearn-f64", GOAL_SKLEARN_F64),
-    ):
-        r = paired_ratio(runs, other, key)
-        dtype = ITEMS[key][1]
-        goals.append(
-            check(
-                r,
-                lambda r, goal=goal: r >= goal,
-                f"skdbn {{r}}x faster than BernoulliRBM on {dtype} input "
-                f"(goal >= {goal})",
-            )
-        )
     if "torch" in runs:
-        r = paired_ratio(runs, "torch", "skdbn-f32")
         goals.append(
-            check(
-                r,
+            ratio_goal(
+                paired_ratio(runs, "torch", "skdbn-f32"),
                 lambda r: r >= GOAL_TORCH,
                 f"skdbn CD-1 {{r}}x torch's speed (goal >= {GOAL_TORCH})",
+                prefix,
             )
         )
     return goals
