@@ -148,7 +148,8 @@ def weight_gradient(layer_input, delta, out=None, *, alpha=1.0, beta=0.0):
     if out is None:
         out = np.zeros((layer_input.shape[1], delta.shape[1]), dtype=delta.dtype)
     if sp.issparse(layer_input):
-        out *= beta
+        if beta != 1:
+            out *= beta
         out += alpha * np.asarray(layer_input.T @ delta)
     else:
         gemm(layer_input, delta, out, trans_a=True, alpha=alpha, beta=beta)

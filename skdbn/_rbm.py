@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _rbm_numerics as rbm_math
+from ._momentum import ScaledVelocity
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
 from ._utils import gen_row_chunks, load_batch, make_generator, minibatches
 from ._validation import (
@@ -424,17 +425,18 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
             else self.momentum
         )
-        # The parameters are trained packed in one matrix (biases included),
-        # next to their values one step back, and written back after the
-        # epoch; the momentum (their difference) is kept in between.
+        # The parameters are trained packed in one matrix (biases included)
+        # and written back after the epoch; the momentum is kept in between.
         packed = rbm_math.pack_params(*self._params())
-        previous = packed - self._velocity
+        velocity = ScaledVelocity(self._velocity)
         # Overflow is caught below as divergence, with a useful message.
-        with np.errstate(over="ignore", invalid="ignore"):
-            total_error, packed, previous = self._run_batches(
-                X, n_samples, batch_size, workspace, momentum, packed, previous
-            )
-        np.subtract(packed, previous, out=self._velocity)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                total_error = self._run_batches(
+                    X, n_samples, batch_size, workspace, momentum, packed, velocity
+                )
+        finally:
+            velocity.normalize()
         rbm_math.unpack_params(packed, *self._params())
         error = total_error / n_samples
         check_finite_training(
@@ -449,9 +451,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
 
     def _run_batches(
-        self, X, n_samples, batch_size, workspace, momentum, packed, previous
+        self, X, n_samples, batch_size, workspace, momentum, packed, velocity
     ):
-        """CD steps over one epoch's batches; returns the error and the pair."""
+        """CD steps over one epoch's batches; returns the summed error."""
         total_error = 0.0
         for rows in minibatches(n_samples, batch_size, self._rng):
             n_rows = len(rows)
@@ -459,7 +461,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             total_error += rbm_math.cd_step(
                 n_rows,
                 packed,
-                previous,
+                velocity,
                 workspace,
                 visible_unit=self.visible_unit,
                 hidden_unit=self.hidden_unit,
@@ -470,8 +472,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 rng=self._rng,
                 persistent_hidden=self._persistent_hidden,
             )
-            packed, previous = previous, packed
-        return total_error, packed, previous
+        return total_error
 
     def _ensure_persistent_chain(self, batch_size, dtype):
         chain = self._persistent_hidden

@@ -157,7 +157,7 @@ def _sample(unit, mean, rng, out):
 def cd_step(
     n_rows,
     packed,
-    previous,
+    velocity,
     workspace,
     *,
     visible_unit,
@@ -181,16 +181,14 @@ def cd_step(
     states (persistent CD, Tieleman 2008), samples its visible states, and
     its hidden states are updated in place.
 
-    Momentum is kept as the parameters one step back, ``previous`` (packed
-    alike): the step is ``packed + momentum * (packed - previous) + lr *
-    (gradient - weight_decay * W)``, with the gradient averaged over the
-    batch and no decay on the biases, which is ``velocity = momentum *
-    velocity + lr * (gradient - weight_decay * W)`` with ``velocity = packed
-    - previous``. The new parameters are written over ``previous``; the
-    caller swaps the two arrays. Every product goes through one BLAS (see
-    :mod:`skdbn._blas`); the biases ride along in the products, and
-    ``-momentum * previous`` is folded into the gradient product, so the
-    parameters are swept only once more per step.
+    ``velocity`` is a :class:`~skdbn._momentum.ScaledVelocity` packed
+    alike: the step is ``velocity = momentum * velocity + lr * (gradient -
+    weight_decay * W)``, then ``packed += velocity``, with the gradient
+    averaged over the batch and no decay on the biases. Every product goes
+    through one BLAS (see :mod:`skdbn._blas`); the biases ride along in the
+    products, the momentum costs no pass over the velocity (see
+    :mod:`skdbn._momentum`), and the parameters are swept once per step
+    (twice with weight decay).
 
     Returns
     -------
@@ -233,20 +231,21 @@ def cd_step(
 
     # Scale the small hidden blocks rather than the large gradient matrix:
     # then one product gives lr * (positive - negative statistics) / n_rows,
-    # biases included, added straight onto -momentum * previous.
-    scale = learning_rate / n_rows
+    # biases included, added straight onto the velocity.
+    factor, beta = velocity.begin_step(momentum)
+    scale = factor * learning_rate / n_rows
     h_pos *= scale
     h_neg *= -scale
     both_h, both_v = ws.hidden[: 2 * n_rows], ws.visible[: 2 * n_rows]
-    gemm(both_h, both_v, previous, trans_a=True, beta=-momentum)
-    # previous += (1 + momentum - decay) * packed, where the decay applies to
-    # W (the first n_hidden rows but their last column) alone.
-    n_hidden = packed.shape[0] - 1
+    gemm(both_h, both_v, velocity.stored, trans_a=True, beta=beta)
     decay = learning_rate * weight_decay
-    axpy(packed[:n_hidden], previous[:n_hidden], 1 + momentum - decay)
-    axpy(packed[n_hidden], previous[n_hidden], 1 + momentum)
     if decay:
-        previous[:n_hidden, -1] += decay * packed[:n_hidden, -1]
+        # On W alone: the first n_hidden rows but their last column.
+        n_hidden = packed.shape[0] - 1
+        stored = velocity.stored[:n_hidden]
+        axpy(packed[:n_hidden], stored, -decay / velocity.scale)
+        stored[:, -1] += (decay / velocity.scale) * packed[:n_hidden, -1]
+    velocity.apply(packed)
     return squared_error
 
 

@@ -17,6 +17,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._blas import axpy
+from ._momentum import ScaledVelocity
 from ._network import (
     backward,
     forward,
@@ -33,21 +34,18 @@ from ._validation import check_finite_training
 class SGD:
     """Mini-batch SGD with classical momentum, fused into the gradient product.
 
-    The velocity is kept implicitly, as the weights one step back: the step
-    ``W + momentum * (W - W_previous) - lr * (gradient + decay * W)`` is
-    ``-momentum * W_previous - lr * gradient``, which the weight-gradient
-    GEMM computes over ``W_previous``'s buffer (its ``beta`` is
-    ``-momentum``), plus ``(1 + momentum - lr * decay) * W``, one sweep. The
-    buffer then holds the new weights and the two arrays trade places in the
-    network; :meth:`finish` puts the network's own arrays back.
+    ``velocity = momentum * velocity - lr * (gradient + decay * W)``, then
+    ``W += velocity``. Each weight velocity is a
+    :class:`~skdbn._momentum.ScaledVelocity`, so the weight-gradient GEMM
+    adds ``-lr * gradient`` onto it with ``beta=1`` (no pass to scale the
+    old velocity) and ``W`` is swept once per step (twice with decay).
     """
 
     def __init__(self, params, learning_rate, momentum=0.9):
         self.learning_rate = learning_rate
         self.momentum = momentum
         n_layers = len(params) // 2
-        self.coefs = list(params[:n_layers])  # the network's own arrays
-        self.previous = [W.copy() for W in self.coefs]
+        self.velocities = [ScaledVelocity(np.zeros_like(W)) for W in params[:n_layers]]
         self.bias_velocities = [np.zeros_like(b) for b in params[n_layers:]]
 
     def start_step(self):
@@ -55,24 +53,23 @@ class SGD:
 
     def layer_step(self, net, i, layer_input, delta, decay):
         lr, mu = self.learning_rate, self.momentum
-        W, previous = net.coefs[i], self.previous[i]
-        weight_gradient(layer_input, delta, previous, alpha=-lr, beta=-mu)
-        axpy(W, previous, 1 + mu - lr * decay)
-        net.coefs[i], self.previous[i] = previous, W
+        W, velocity = net.coefs[i], self.velocities[i]
+        factor, beta = velocity.begin_step(mu)
+        weight_gradient(
+            layer_input, delta, velocity.stored, alpha=-lr * factor, beta=beta
+        )
+        if decay:
+            axpy(W, velocity.stored, -lr * decay / velocity.scale)
+        velocity.apply(W)
         bias_velocity = self.bias_velocities[i]
         bias_velocity *= mu
         bias_velocity -= lr * delta.sum(axis=0)
         net.intercepts[i] += bias_velocity
 
     def finish(self, net):
-        """Give the network back its own arrays, holding the current weights."""
-        for i, own in enumerate(self.coefs):
-            if net.coefs[i] is not own:
-                current = net.coefs[i]  # and ``own`` holds the step before
-                one_step_back = own.copy()
-                own[...] = current
-                current[...] = one_step_back
-                net.coefs[i], self.previous[i] = own, current
+        """Leave each weight velocity as plain values between calls."""
+        for velocity in self.velocities:
+            velocity.normalize()
 
 
 class Adam:

@@ -5,6 +5,7 @@ import pytest
 from scipy.special import expit
 
 from skdbn import _rbm_numerics as rbm_math
+from skdbn._momentum import RESCALE_BELOW, ScaledVelocity
 from skdbn._network import Network, forward_backward
 from skdbn._units import get_unit
 
@@ -44,8 +45,8 @@ def test_cd_step_matches_naive_formula(dtype):
     W = rng.normal(0, 0.3, (n_hid, n_vis)).astype(dtype)
     b_h = rng.normal(0, 0.1, n_hid).astype(dtype)
     b_v = rng.normal(0, 0.1, n_vis).astype(dtype)
-    previous = rbm_math.pack_params(W, b_h, b_v)  # no momentum yet
-    packed = previous.copy()
+    packed = rbm_math.pack_params(W, b_h, b_v)
+    velocity = ScaledVelocity(np.zeros_like(packed))  # no momentum yet
     ws = rbm_math.CDWorkspace(n, n_vis, n_hid, dtype)
     ws.batch(n)[...] = v0
     # Replay the generator to know which hidden sample the step draws (one
@@ -56,7 +57,7 @@ def test_cd_step_matches_naive_formula(dtype):
     error = rbm_math.cd_step(
         n,
         packed,
-        previous,
+        velocity,
         ws,
         visible_unit="bernoulli",
         hidden_unit="bernoulli",
@@ -69,7 +70,7 @@ def test_cd_step_matches_naive_formula(dtype):
     W_ref, b_h_ref, b_v_ref, error_ref = _naive_cd1(v0, W, b_h, b_v, h_sample, 0.1)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     params = tuple(np.empty_like(p) for p in (W, b_h, b_v))
-    rbm_math.unpack_params(previous, *params)  # the step writes there
+    rbm_math.unpack_params(packed, *params)
     np.testing.assert_allclose(params[0], W_ref, atol=tol)
     np.testing.assert_allclose(params[1], b_h_ref, atol=tol)
     np.testing.assert_allclose(params[2], b_v_ref, atol=tol)
@@ -90,25 +91,24 @@ def test_weight_decay_and_momentum_follow_the_recipe():
         learning_rate=0.1,
         n_gibbs_steps=1,
     )
-    start = rbm_math.pack_params(W, b_h, b_v)
-    plain = start.copy()  # one step back: the same, no momentum
+    plain = rbm_math.pack_params(W, b_h, b_v)
     rbm_math.cd_step(
         n,
-        start,
         plain,
+        ScaledVelocity(np.zeros_like(plain)),
         ws,
         momentum=0.0,
         weight_decay=0.0,
         rng=np.random.default_rng(3),
         **kwargs,
     )
-    # A velocity of ones on W: one step back, W was W - 1.
+    # A velocity of ones on W.
     velocity = rbm_math.pack_params(np.ones_like(W), np.zeros(n_hid), np.zeros(n_vis))
-    decayed = start - velocity
+    decayed = rbm_math.pack_params(W, b_h, b_v)
     rbm_math.cd_step(
         n,
-        start,
         decayed,
+        ScaledVelocity(velocity),
         ws,
         momentum=0.5,
         weight_decay=0.01,
@@ -121,6 +121,40 @@ def test_weight_decay_and_momentum_follow_the_recipe():
     np.testing.assert_allclose(difference[:n_hid, :n_vis], 0.5 - 0.001 * W, atol=1e-12)
     np.testing.assert_allclose(difference[:, n_vis], 0, atol=1e-15)
     np.testing.assert_allclose(difference[n_hid], 0, atol=1e-15)
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.5, 0.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaled_velocity_follows_plain_momentum(momentum, dtype):
+    from skdbn._blas import axpy, gemm
+
+    rng = np.random.default_rng(0)
+    shape = (6, 5)
+    param = rng.normal(size=shape).astype(dtype)
+    expected_param = param.copy()
+    plain = rng.normal(size=shape)  # the velocity, kept the textbook way
+    velocity = ScaledVelocity(plain.astype(dtype))
+    lr, decay = 0.01, 0.1
+    n_steps = 200
+    rescaled = 0
+    for _ in range(n_steps):
+        A = rng.normal(size=(4, shape[0])).astype(dtype)
+        B = rng.normal(size=(4, shape[1])).astype(dtype)
+        plain = momentum * plain + lr * (A.T @ B) - lr * decay * expected_param
+        expected_param += plain
+        # As the optimisers do: the product, then the decay, then the step.
+        factor, beta = velocity.begin_step(momentum)
+        rescaled += beta != 1
+        gemm(A, B, velocity.stored, trans_a=True, alpha=lr * factor, beta=beta)
+        axpy(param, velocity.stored, -lr * decay / velocity.scale)
+        velocity.apply(param)
+        assert velocity.scale >= RESCALE_BELOW
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(param, expected_param, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(velocity.normalize(), plain, rtol=rtol, atol=rtol)
+    assert velocity.scale == 1.0
+    # Rescaled when momentum ** k < RESCALE_BELOW, and every step without momentum.
+    assert rescaled == {0.9: 2, 0.5: 14, 0.0: n_steps}[momentum]
 
 
 @pytest.mark.parametrize(
