@@ -136,15 +136,16 @@ def persistent_chain(hidden_states):
     return chain
 
 
-def _pass(rows, packed, out, unit, up):
+def _pass(rows, packed, out, unit, up, sign=1.0):
     """Means of the layer above (``up``) or below given ``rows`` with ones.
 
-    The ones column of ``out`` receives garbage from the product and the
+    With ``sign=-1`` the means and the ones column come out negated. The
+    ones column of ``out`` receives garbage from the product and the
     activation, and is reset.
     """
     gemm(rows, packed, out, trans_b=up, alpha=unit.input_scale)
-    unit.activate_scaled(out)
-    out[:, -1] = 1
+    unit.activate_scaled(out, sign)
+    out[:, -1] = sign
     return out
 
 
@@ -209,15 +210,21 @@ def cd_step(
         h_state = _sample(hidden, h_pos, rng, ws.hidden_sample[:n_rows])
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
+        resample = persistent or not last
         _pass(h_state, packed, v_neg, visible, up=False)
-        if persistent or not last:
+        if resample:
             # A persistent chain must stay a true Markov chain, so it samples
             # its visible states; plain CD keeps the last reconstruction's
             # means, which lowers the variance of the gradient.
             _sample(visible, v_neg.copy(), rng, v_neg)
-        _pass(v_neg, packed, h_neg, hidden, up=True)
-        if persistent or not last:
+        # The gradient product takes the negative phase's hidden means
+        # negated; the last pass of plain CD negates them for free.
+        negate = last and not persistent
+        _pass(v_neg, packed, h_neg, hidden, up=True, sign=-1.0 if negate else 1.0)
+        if resample:
             _sample(hidden, h_neg, rng, h_state)
+    if persistent:
+        h_neg *= -1
 
     residual = ws.residual[:n_rows]
     if persistent:
@@ -229,15 +236,18 @@ def cd_step(
         np.subtract(v_pos, v_neg, out=residual)
     squared_error = squared_norm(residual)  # the ones columns cancel
 
-    # Scale the small hidden blocks rather than the large gradient matrix:
-    # then one product gives lr * (positive - negative statistics) / n_rows,
+    # One product gives lr * (positive - negative statistics) / n_rows,
     # biases included, added straight onto the velocity.
     factor, beta = velocity.begin_step(momentum)
-    scale = factor * learning_rate / n_rows
-    h_pos *= scale
-    h_neg *= -scale
     both_h, both_v = ws.hidden[: 2 * n_rows], ws.visible[: 2 * n_rows]
-    gemm(both_h, both_v, velocity.stored, trans_a=True, beta=beta)
+    gemm(
+        both_h,
+        both_v,
+        velocity.stored,
+        trans_a=True,
+        alpha=factor * learning_rate / n_rows,
+        beta=beta,
+    )
     decay = learning_rate * weight_decay
     if decay:
         # On W alone: the first n_hidden rows but their last column.

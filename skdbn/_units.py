@@ -24,11 +24,11 @@ def logistic_inplace(x):
     return _logistic_of_half(x)
 
 
-def _logistic_of_half(half_x):
-    """The logistic function of ``x``, in place, given ``0.5 * x``."""
+def _logistic_of_half(half_x, sign=1.0):
+    """``sign`` times the logistic function of ``x``, in place, given ``0.5 * x``."""
     np.tanh(half_x, out=half_x)
-    half_x *= 0.5
-    half_x += 0.5
+    half_x *= 0.5 * sign
+    half_x += 0.5 * sign
     return half_x
 
 
@@ -61,13 +61,18 @@ class Unit:
 
     ``activate_scaled`` is ``activate`` for a pre-activation already
     multiplied by ``input_scale``: a matrix product can apply that factor
-    for free (its ``alpha``), which saves the logistic function a pass.
+    for free (its ``alpha``), which saves the logistic function a pass. Its
+    ``sign=-1`` negates the result, free for the logistic (the CD gradient
+    product takes the negative phase negated).
     """
 
     input_scale = 1.0
 
-    def activate_scaled(self, pre):
-        return self.activate(pre)
+    def activate_scaled(self, pre, sign=1.0):
+        out = self.activate(pre)
+        if sign != 1:
+            out *= sign
+        return out
 
 
 class BernoulliUnit(Unit):
@@ -80,8 +85,8 @@ class BernoulliUnit(Unit):
     def activate(self, pre):
         return logistic_inplace(pre)
 
-    def activate_scaled(self, pre):
-        return _logistic_of_half(pre)
+    def activate_scaled(self, pre, sign=1.0):
+        return _logistic_of_half(pre, sign)
 
     def sample(self, mean, rng, out):
         uniform(rng, out)
