@@ -131,8 +131,8 @@ def test_scaled_velocity_follows_plain_momentum(momentum, dtype):
     rng = np.random.default_rng(0)
     shape = (6, 5)
     param = rng.normal(size=shape).astype(dtype)
-    expected_param = param.copy()
-    plain = rng.normal(size=shape)  # the velocity, kept the textbook way
+    expected_param = param.astype(np.float64)
+    plain = rng.normal(size=shape)  # the velocity, kept the textbook way, exactly
     velocity = ScaledVelocity(plain.astype(dtype))
     lr, decay = 0.01, 0.1
     n_steps = 200
@@ -149,7 +149,12 @@ def test_scaled_velocity_follows_plain_momentum(momentum, dtype):
         axpy(param, velocity.stored, -lr * decay / velocity.scale)
         velocity.apply(param)
         assert velocity.scale >= RESCALE_BELOW
-    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    # In float32 the weights (up to 5.6) end within 3e-6 of the exact ones at
+    # momentum 0.9, the textbook float32 loop within 1.6e-6; keeping the
+    # weights one step back instead of the velocity (skdbn 0.1's first
+    # scheme) drifted 1.9e-4, the velocity being a difference of two nearly
+    # equal arrays.
+    rtol = 2e-5 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(param, expected_param, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(velocity.normalize(), plain, rtol=rtol, atol=rtol)
     assert velocity.scale == 1.0
