@@ -13,48 +13,108 @@ into ``stored`` with ``beta``. The same values are stored in float32 as in
 float64 up to rounding, since only the exponent range is at stake.
 """
 
+import numpy as np
+
 from ._blas import axpy
 
 # 0.9 ** 87 < 1e-4: with the usual momentum, one rescaling product in 87.
 RESCALE_BELOW = 1e-4
 
 
-class ScaledVelocity:
-    """The velocity of one parameter array, as ``scale * stored``.
+class DecayedMomentum:
+    """Parameters and velocity under momentum and weight decay, over scalars.
+
+    The textbook step, ``velocity = momentum * velocity + lr * gradient -
+    decay * W`` then ``params += velocity`` (``decay`` being the learning
+    rate times the weight decay), costs a pass over the weights for the
+    decay besides the one for the update. Here the parameters are stored as
+    ``params = scale * stored_params`` and the velocity as
+    ``velocity_scale * stored_velocity - k * W``: a step is then the
+    gradient product onto ``stored_velocity`` (``beta=1``), one axpy of it
+    onto ``stored_params``, and updates of the three numbers ``scale``,
+    ``velocity_scale`` and ``k``. Products with the parameters take
+    ``scale`` in their ``alpha``.
+
+    With ``packed_biases`` the last row and column are biases (see
+    :func:`skdbn._rbm_numerics.pack_params`), which are not decayed: each
+    step rescales those two edges, a few hundred numbers.
 
     Parameters
     ----------
-    velocity : ndarray
-        Initial velocity, C-contiguous; it is taken over and updated in
-        place (call :meth:`normalize` to read it).
+    params, velocity : ndarray
+        C-contiguous and alike; taken over and updated in place (call
+        :meth:`normalize` to read them).
+    packed_biases : bool, default=False
     """
 
-    def __init__(self, velocity):
-        self.stored = velocity
+    def __init__(self, params, velocity, *, packed_biases=False):
+        self.params = params
+        self.velocity = velocity
+        self.packed_biases = packed_biases
         self.scale = 1.0
+        self.velocity_scale = 1.0
+        self.k = 0.0
+        self._step = None
 
-    def begin_step(self, momentum):
-        """Apply ``momentum`` to the velocity; return ``(alpha, beta)``.
+    def begin_step(self, momentum, decay):
+        """Start a step; return ``(alpha, beta)`` for the gradient product.
 
-        The caller then adds its step ``t`` with a product over ``stored``
-        (``alpha`` times its own coefficient, and ``beta``), or with
-        ``axpy(t, stored, coefficient / scale)``.
+        The caller adds ``coefficient * gradient`` onto ``velocity`` with a
+        product of ``alpha * coefficient`` and ``beta``, then calls
+        :meth:`end_step`.
         """
-        new_scale = momentum * self.scale
-        if new_scale >= RESCALE_BELOW:
-            self.scale = new_scale
-            return 1.0 / new_scale, 1.0
-        self.scale = 1.0
-        return 1.0, new_scale  # 0 when momentum is 0: the product overwrites
+        carried = momentum * self.velocity_scale
+        alpha, beta = 1.0, carried  # fold the scale in: 0 without momentum
+        if abs(carried) >= RESCALE_BELOW:
+            alpha, beta = 1.0 / carried, 1.0
+        # After the product, momentum * velocity + lr * gradient (its first
+        # part) is ``applied * velocity``.
+        applied = carried if beta == 1.0 else 1.0
+        self._step = (momentum, decay, applied)
+        return alpha, beta
 
-    def apply(self, param):
-        """``param += velocity``, one pass over both arrays."""
-        axpy(self.stored, param, self.scale)
-        return param
+    def end_step(self):
+        """Add the velocity to the parameters and update the scalars."""
+        momentum, decay, applied = self._step
+        # The new parameters are keep * params + applied * stored_velocity,
+        # keep = 1 - momentum * k - decay; the velocity's -k * W part
+        # carries the decay over to later steps.
+        keep = 1.0 - momentum * self.k - decay
+        edges = self._bias_edges() if keep != 1.0 else ()
+        for p_edge, _ in edges:
+            # Biases are not decayed (and their velocity has no -k * W
+            # part): rescale their stored values so that the common numbers
+            # hold for them too. In float64, so that float32 does not
+            # round the same factor the same way at every step.
+            p_edge[...] = p_edge / np.float64(keep)
+        axpy(self.velocity, self.params, applied / (keep * self.scale))
+        for _, v_edge in edges:
+            v_edge[...] = v_edge * np.float64(keep)
+        self.scale *= keep
+        self.velocity_scale = applied / keep
+        self.k = (momentum * self.k + decay) / keep
+        if abs(self.scale) < RESCALE_BELOW:
+            np.multiply(self.params, self.scale, out=self.params)
+            self.scale = 1.0
+
+    def _bias_edges(self):
+        """(params, velocity) views of the undecayed last row and column."""
+        if not self.packed_biases:
+            return ()
+        p, v = self.params, self.velocity
+        return ((p[-1], v[-1]), (p[:-1, -1], v[:-1, -1]))
 
     def normalize(self):
-        """Fold ``scale`` into ``stored``, which then holds the velocity."""
+        """Store plain values: ``params`` and ``velocity`` hold them again."""
         if self.scale != 1.0:
-            self.stored *= self.scale
-            self.scale = 1.0
-        return self.stored
+            np.multiply(self.params, self.scale, out=self.params)
+        if self.velocity_scale != 1.0:
+            np.multiply(self.velocity, self.velocity_scale, out=self.velocity)
+        if self.k:
+            # -k * W on the decayed part alone (not on the bias edges).
+            axpy(self.params, self.velocity, -self.k)
+            for p_edge, v_edge in self._bias_edges():
+                v_edge += self.k * p_edge
+        self.scale = self.velocity_scale = 1.0
+        self.k = 0.0
+        return self.params, self.velocity

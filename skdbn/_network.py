@@ -29,6 +29,13 @@ class Network:
         Bias vectors, one per layer.
     units : list of str
         Unit type of each layer, the output layer's last.
+
+    Attributes
+    ----------
+    coef_scales : list of float
+        Layer ``i``'s weights are ``coef_scales[i] * coefs[i]``. All 1 but
+        within an SGD epoch (see :mod:`skdbn._momentum`); the forward and
+        backward passes honour them, everything else expects 1.
     """
 
     def __init__(self, coefs, intercepts, units):
@@ -37,6 +44,7 @@ class Network:
         self.coefs = coefs
         self.intercepts = intercepts
         self.units = list(units)
+        self.coef_scales = [1.0] * len(coefs)
 
     @property
     def params(self):
@@ -52,7 +60,9 @@ class Network:
     def layers(self, start, stop=None):
         """The sub-network of layers ``start:stop``, sharing the arrays."""
         part = slice(start, stop)
-        return Network(self.coefs[part], self.intercepts[part], self.units[part])
+        net = Network(self.coefs[part], self.intercepts[part], self.units[part])
+        net.coef_scales = self.coef_scales[part]
+        return net
 
 
 def forward(net, X, *, dropout=0.0, rng=None):
@@ -66,9 +76,10 @@ def forward(net, X, *, dropout=0.0, rng=None):
     activations = [X]
     masks = [None]
     n_layers = len(net.coefs)
-    for i, (W, b, unit) in enumerate(zip(net.coefs, net.intercepts, net.units)):
+    layers = zip(net.coefs, net.coef_scales, net.intercepts, net.units)
+    for i, (W, scale, b, unit) in enumerate(layers):
         A = activations[-1] if masks[-1] is None else activations[-1] * masks[-1]
-        pre = activate_affine(A, W, b, unit)
+        pre = activate_affine(A, W, b, unit, coef_scale=scale)
         mask = None
         if dropout > 0 and rng is not None and i + 1 < n_layers:
             # Inverted dropout: kept units are scaled up during training so
@@ -135,7 +146,7 @@ def backward(net, activations, masks, Y, layer_gradient):
         below = None
         if i > 0:
             below = np.empty_like(activations[i])
-            gemm(delta, net.coefs[i], below, trans_b=True)
+            gemm(delta, net.coefs[i], below, trans_b=True, alpha=net.coef_scales[i])
             if masks[i] is not None:
                 below *= masks[i]
             get_unit(net.units[i - 1]).scale_by_derivative(below, activations[i])

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _rbm_numerics as rbm_math
-from ._momentum import ScaledVelocity
+from ._momentum import DecayedMomentum
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
 from ._utils import gen_row_chunks, load_batch, make_generator, minibatches
 from ._validation import (
@@ -428,15 +428,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # The parameters are trained packed in one matrix (biases included)
         # and written back after the epoch; the momentum is kept in between.
         packed = rbm_math.pack_params(*self._params())
-        velocity = ScaledVelocity(self._velocity)
+        state = DecayedMomentum(packed, self._velocity, packed_biases=True)
         # Overflow is caught below as divergence, with a useful message.
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 total_error = self._run_batches(
-                    X, n_samples, batch_size, workspace, momentum, packed, velocity
+                    X, n_samples, batch_size, workspace, momentum, state
                 )
         finally:
-            velocity.normalize()
+            state.normalize()
         rbm_math.unpack_params(packed, *self._params())
         error = total_error / n_samples
         check_finite_training(
@@ -450,9 +450,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"{time.perf_counter() - start_time:.2f}s"
             )
 
-    def _run_batches(
-        self, X, n_samples, batch_size, workspace, momentum, packed, velocity
-    ):
+    def _run_batches(self, X, n_samples, batch_size, workspace, momentum, state):
         """CD steps over one epoch's batches; returns the summed error."""
         total_error = 0.0
         for rows in minibatches(n_samples, batch_size, self._rng):
@@ -460,8 +458,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             load_batch(X, rows, workspace.batch(n_rows))
             total_error += rbm_math.cd_step(
                 n_rows,
-                packed,
-                velocity,
+                state,
                 workspace,
                 visible_unit=self.visible_unit,
                 hidden_unit=self.hidden_unit,

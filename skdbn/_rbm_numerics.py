@@ -10,7 +10,7 @@ backend can replace this module without touching the estimators.
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import axpy, gemm, squared_norm
+from ._blas import gemm, squared_norm
 from ._units import activate_affine, get_unit
 
 
@@ -136,14 +136,15 @@ def persistent_chain(hidden_states):
     return chain
 
 
-def _pass(rows, packed, out, unit, up, sign=1.0):
+def _pass(rows, state, out, unit, up, sign=1.0):
     """Means of the layer above (``up``) or below given ``rows`` with ones.
 
-    With ``sign=-1`` the means and the ones column come out negated. The
-    ones column of ``out`` receives garbage from the product and the
-    activation, and is reset.
+    The parameters are ``state``'s (a :class:`~skdbn._momentum.DecayedMomentum`
+    of packed parameters). With ``sign=-1`` the means and the ones column
+    come out negated. The ones column of ``out`` receives garbage from the
+    product and the activation, and is reset.
     """
-    gemm(rows, packed, out, trans_b=up, alpha=unit.input_scale)
+    gemm(rows, state.params, out, trans_b=up, alpha=unit.input_scale * state.scale)
     unit.activate_scaled(out, sign)
     out[:, -1] = sign
     return out
@@ -157,8 +158,7 @@ def _sample(unit, mean, rng, out):
 
 def cd_step(
     n_rows,
-    packed,
-    velocity,
+    state,
     workspace,
     *,
     visible_unit,
@@ -182,14 +182,14 @@ def cd_step(
     states (persistent CD, Tieleman 2008), samples its visible states, and
     its hidden states are updated in place.
 
-    ``velocity`` is a :class:`~skdbn._momentum.ScaledVelocity` packed
-    alike: the step is ``velocity = momentum * velocity + lr * (gradient -
-    weight_decay * W)``, then ``packed += velocity``, with the gradient
-    averaged over the batch and no decay on the biases. Every product goes
-    through one BLAS (see :mod:`skdbn._blas`); the biases ride along in the
-    products, the momentum costs no pass over the velocity (see
-    :mod:`skdbn._momentum`), and the parameters are swept once per step
-    (twice with weight decay).
+    ``state`` is a :class:`~skdbn._momentum.DecayedMomentum` holding the
+    packed parameters and their velocity: the step is ``velocity = momentum
+    * velocity + lr * (gradient - weight_decay * W)``, then ``params +=
+    velocity``, with the gradient averaged over the batch and no decay on
+    the biases. Every product goes through one BLAS (see
+    :mod:`skdbn._blas`); the biases ride along in the products, and
+    momentum and weight decay cost no pass of their own: one gradient
+    product onto the velocity, one sweep of the parameters.
 
     Returns
     -------
@@ -202,7 +202,7 @@ def cd_step(
     v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
     h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
 
-    _pass(v_pos, packed, h_pos, hidden, up=True)
+    _pass(v_pos, state, h_pos, hidden, up=True)
     persistent = persistent_hidden is not None
     if persistent:
         h_state = persistent_hidden[:n_rows]
@@ -211,7 +211,7 @@ def cd_step(
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
         resample = persistent or not last
-        _pass(h_state, packed, v_neg, visible, up=False)
+        _pass(h_state, state, v_neg, visible, up=False)
         if resample:
             # A persistent chain must stay a true Markov chain, so it samples
             # its visible states; plain CD keeps the last reconstruction's
@@ -220,7 +220,7 @@ def cd_step(
         # The gradient product takes the negative phase's hidden means
         # negated; the last pass of plain CD negates them for free.
         negate = last and not persistent
-        _pass(v_neg, packed, h_neg, hidden, up=True, sign=-1.0 if negate else 1.0)
+        _pass(v_neg, state, h_neg, hidden, up=True, sign=-1.0 if negate else 1.0)
         if resample:
             _sample(hidden, h_neg, rng, h_state)
     if persistent:
@@ -230,7 +230,7 @@ def cd_step(
     if persistent:
         # The chain's samples are not reconstructions of this batch; monitor
         # the one-step mean-field reconstruction instead (one more product).
-        _pass(h_pos, packed, residual, visible, up=False)
+        _pass(h_pos, state, residual, visible, up=False)
         np.subtract(v_pos, residual, out=residual)
     else:
         np.subtract(v_pos, v_neg, out=residual)
@@ -238,24 +238,17 @@ def cd_step(
 
     # One product gives lr * (positive - negative statistics) / n_rows,
     # biases included, added straight onto the velocity.
-    factor, beta = velocity.begin_step(momentum)
+    alpha, beta = state.begin_step(momentum, learning_rate * weight_decay)
     both_h, both_v = ws.hidden[: 2 * n_rows], ws.visible[: 2 * n_rows]
     gemm(
         both_h,
         both_v,
-        velocity.stored,
+        state.velocity,
         trans_a=True,
-        alpha=factor * learning_rate / n_rows,
+        alpha=alpha * learning_rate / n_rows,
         beta=beta,
     )
-    decay = learning_rate * weight_decay
-    if decay:
-        # On W alone: the first n_hidden rows but their last column.
-        n_hidden = packed.shape[0] - 1
-        stored = velocity.stored[:n_hidden]
-        axpy(packed[:n_hidden], stored, -decay / velocity.scale)
-        stored[:, -1] += (decay / velocity.scale) * packed[:n_hidden, -1]
-    velocity.apply(packed)
+    state.end_step()
     return squared_error
 
 

@@ -17,7 +17,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._blas import axpy
-from ._momentum import ScaledVelocity
+from ._momentum import DecayedMomentum
 from ._network import (
     backward,
     forward,
@@ -35,17 +35,19 @@ class SGD:
     """Mini-batch SGD with classical momentum, fused into the gradient product.
 
     ``velocity = momentum * velocity - lr * (gradient + decay * W)``, then
-    ``W += velocity``. Each weight velocity is a
-    :class:`~skdbn._momentum.ScaledVelocity`, so the weight-gradient GEMM
-    adds ``-lr * gradient`` onto it with ``beta=1`` (no pass to scale the
-    old velocity) and ``W`` is swept once per step (twice with decay).
+    ``W += velocity``. Each weight matrix and its velocity form a
+    :class:`~skdbn._momentum.DecayedMomentum`: the weight-gradient GEMM adds
+    ``-lr * gradient`` onto the velocity with ``beta=1`` and ``W`` is swept
+    once per step; the weights are stored over a scale, the network's
+    ``coef_scales``, which :meth:`finish` (called after every epoch) folds
+    back in.
     """
 
     def __init__(self, params, learning_rate, momentum=0.9):
         self.learning_rate = learning_rate
         self.momentum = momentum
         n_layers = len(params) // 2
-        self.velocities = [ScaledVelocity(np.zeros_like(W)) for W in params[:n_layers]]
+        self.weights = [DecayedMomentum(W, np.zeros_like(W)) for W in params[:n_layers]]
         self.bias_velocities = [np.zeros_like(b) for b in params[n_layers:]]
 
     def start_step(self):
@@ -53,23 +55,23 @@ class SGD:
 
     def layer_step(self, net, i, layer_input, delta, decay):
         lr, mu = self.learning_rate, self.momentum
-        W, velocity = net.coefs[i], self.velocities[i]
-        factor, beta = velocity.begin_step(mu)
+        state = self.weights[i]
+        alpha, beta = state.begin_step(mu, lr * decay)
         weight_gradient(
-            layer_input, delta, velocity.stored, alpha=-lr * factor, beta=beta
+            layer_input, delta, state.velocity, alpha=-lr * alpha, beta=beta
         )
-        if decay:
-            axpy(W, velocity.stored, -lr * decay / velocity.scale)
-        velocity.apply(W)
+        state.end_step()
+        net.coef_scales[i] = state.scale
         bias_velocity = self.bias_velocities[i]
         bias_velocity *= mu
         bias_velocity -= lr * delta.sum(axis=0)
         net.intercepts[i] += bias_velocity
 
     def finish(self, net):
-        """Leave each weight velocity as plain values between calls."""
-        for velocity in self.velocities:
-            velocity.normalize()
+        """Leave plain weights (scale 1) and velocities between epochs."""
+        for i, state in enumerate(self.weights):
+            state.normalize()
+            net.coef_scales[i] = 1.0
 
 
 class Adam:
@@ -296,6 +298,8 @@ def run_epochs(
                         rng=rng,
                     )
                     total += value * len(rows)
+            # Plain weights again before anything else reads them.
+            state.optimizer.finish(net)
             # The L2 term at the epoch's final weights (computing it per batch
             # would cost a sweep over every weight each step).
             epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
@@ -310,7 +314,7 @@ def run_epochs(
                 if stopped:
                     break
     finally:
-        # The optimiser may have swapped weight arrays around.
+        # Also when an epoch was cut short.
         state.optimizer.finish(net)
 
     if validation is not None and state.best_params is not None:

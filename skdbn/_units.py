@@ -190,14 +190,15 @@ def get_unit(name):
     return UNITS[name]
 
 
-def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
-    """``unit``'s activation of ``A @ op(W) + b``, for dense or CSR ``A``.
+def activate_affine(A, W, b, unit, *, trans_b=False, out=None, coef_scale=1.0):
+    """``unit``'s activation of ``A @ op(coef_scale * W) + b``, dense or CSR ``A``.
 
     ``op(W)`` is ``W.T`` when ``trans_b``. The result goes into ``out`` when
     given. Dense products go through the training BLAS (:mod:`skdbn._blas`).
     BLAS with ``beta=0`` first zeroes its output, so the product starts from
     the biases with ``beta=1`` instead, which saves that pass and the bias
-    addition's; its ``alpha`` applies the unit's ``input_scale``.
+    addition's; its ``alpha`` applies ``coef_scale`` and the unit's
+    ``input_scale``.
     """
     unit = get_unit(unit) if isinstance(unit, str) else unit
     if out is None:
@@ -206,9 +207,11 @@ def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
     scale = unit.input_scale
     if sp.issparse(A):
         out[...] = A @ (W.T if trans_b else W)
+        if coef_scale != 1:
+            out *= coef_scale
         out += b
         out *= scale
     else:
         np.multiply(b, scale, out=out)
-        gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
+        gemm(A, W, out, alpha=scale * coef_scale, beta=1.0, trans_b=trans_b)
     return unit.activate_scaled(out)

@@ -5,7 +5,7 @@ import pytest
 from scipy.special import expit
 
 from skdbn import _rbm_numerics as rbm_math
-from skdbn._momentum import RESCALE_BELOW, ScaledVelocity
+from skdbn._momentum import RESCALE_BELOW, DecayedMomentum
 from skdbn._network import Network, forward_backward
 from skdbn._units import get_unit
 
@@ -46,7 +46,7 @@ def test_cd_step_matches_naive_formula(dtype):
     b_h = rng.normal(0, 0.1, n_hid).astype(dtype)
     b_v = rng.normal(0, 0.1, n_vis).astype(dtype)
     packed = rbm_math.pack_params(W, b_h, b_v)
-    velocity = ScaledVelocity(np.zeros_like(packed))  # no momentum yet
+    state = DecayedMomentum(packed, np.zeros_like(packed), packed_biases=True)
     ws = rbm_math.CDWorkspace(n, n_vis, n_hid, dtype)
     ws.batch(n)[...] = v0
     # Replay the generator to know which hidden sample the step draws (one
@@ -56,8 +56,7 @@ def test_cd_step_matches_naive_formula(dtype):
     h_sample = (uniform[:, :n_hid] < ph0).astype(dtype)
     error = rbm_math.cd_step(
         n,
-        packed,
-        velocity,
+        state,
         ws,
         visible_unit="bernoulli",
         hidden_unit="bernoulli",
@@ -70,6 +69,7 @@ def test_cd_step_matches_naive_formula(dtype):
     W_ref, b_h_ref, b_v_ref, error_ref = _naive_cd1(v0, W, b_h, b_v, h_sample, 0.1)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     params = tuple(np.empty_like(p) for p in (W, b_h, b_v))
+    state.normalize()
     rbm_math.unpack_params(packed, *params)
     np.testing.assert_allclose(params[0], W_ref, atol=tol)
     np.testing.assert_allclose(params[1], b_h_ref, atol=tol)
@@ -92,10 +92,10 @@ def test_weight_decay_and_momentum_follow_the_recipe():
         n_gibbs_steps=1,
     )
     plain = rbm_math.pack_params(W, b_h, b_v)
+    plain_state = DecayedMomentum(plain, np.zeros_like(plain), packed_biases=True)
     rbm_math.cd_step(
         n,
-        plain,
-        ScaledVelocity(np.zeros_like(plain)),
+        plain_state,
         ws,
         momentum=0.0,
         weight_decay=0.0,
@@ -105,10 +105,10 @@ def test_weight_decay_and_momentum_follow_the_recipe():
     # A velocity of ones on W.
     velocity = rbm_math.pack_params(np.ones_like(W), np.zeros(n_hid), np.zeros(n_vis))
     decayed = rbm_math.pack_params(W, b_h, b_v)
+    decayed_state = DecayedMomentum(decayed, velocity, packed_biases=True)
     rbm_math.cd_step(
         n,
-        decayed,
-        ScaledVelocity(velocity),
+        decayed_state,
         ws,
         momentum=0.5,
         weight_decay=0.01,
@@ -117,49 +117,64 @@ def test_weight_decay_and_momentum_follow_the_recipe():
     )
     # velocity = 0.5 * 1 + lr * grad - lr * wd * W, so the difference from
     # the plain step is 0.5 - 0.1 * 0.01 * W; the biases are not decayed.
+    plain_state.normalize()
+    decayed_state.normalize()
     difference = decayed - plain
     np.testing.assert_allclose(difference[:n_hid, :n_vis], 0.5 - 0.001 * W, atol=1e-12)
     np.testing.assert_allclose(difference[:, n_vis], 0, atol=1e-15)
     np.testing.assert_allclose(difference[n_hid], 0, atol=1e-15)
 
 
+@pytest.mark.parametrize("packed_biases", [False, True])
 @pytest.mark.parametrize("momentum", [0.9, 0.5, 0.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_scaled_velocity_follows_plain_momentum(momentum, dtype):
-    from skdbn._blas import axpy, gemm
+def test_decayed_momentum_follows_the_textbook_step(momentum, packed_biases, dtype):
+    from skdbn._blas import gemm
 
     rng = np.random.default_rng(0)
-    shape = (6, 5)
-    param = rng.normal(size=shape).astype(dtype)
-    expected_param = param.astype(np.float64)
-    plain = rng.normal(size=shape)  # the velocity, kept the textbook way, exactly
-    velocity = ScaledVelocity(plain.astype(dtype))
-    lr, decay = 0.01, 0.1
-    n_steps = 200
+    shape = (7, 6)
+    params = rng.normal(size=shape)
+    params[-1, -1] = 0  # the corner of packed parameters
+    velocity = rng.normal(size=shape) * (params != 0)
+    decayed = np.ones(shape)  # where weight decay applies
+    if packed_biases:
+        decayed[-1], decayed[:, -1] = 0, 0
+    state = DecayedMomentum(
+        params.astype(dtype), velocity.astype(dtype), packed_biases=packed_biases
+    )
+    textbook = [params.astype(dtype), velocity.astype(dtype)]  # the same in dtype
+    lr, decay = 0.01, 1e-4
     rescaled = 0
-    for _ in range(n_steps):
-        A = rng.normal(size=(4, shape[0])).astype(dtype)
-        B = rng.normal(size=(4, shape[1])).astype(dtype)
-        plain = momentum * plain + lr * (A.T @ B) - lr * decay * expected_param
-        expected_param += plain
-        # As the optimisers do: the product, then the decay, then the step.
-        factor, beta = velocity.begin_step(momentum)
+    for _ in range(300):
+        A = rng.normal(size=(4, shape[0]))
+        B = rng.normal(size=(4, shape[1]))
+        # Exactly, and the textbook loop in dtype.
+        velocity = momentum * velocity + lr * (A.T @ B) - decay * decayed * params
+        params = params + velocity
+        A, B = A.astype(dtype), B.astype(dtype)
+        p, v = textbook
+        step = dtype(lr) * (A.T @ B) - dtype(decay) * decayed.astype(dtype) * p
+        v = dtype(momentum) * v + step
+        textbook = [p + v, v]
+        # As the optimisers do: the product, then end_step.
+        alpha, beta = state.begin_step(momentum, decay)
         rescaled += beta != 1
-        gemm(A, B, velocity.stored, trans_a=True, alpha=lr * factor, beta=beta)
-        axpy(param, velocity.stored, -lr * decay / velocity.scale)
-        velocity.apply(param)
-        assert velocity.scale >= RESCALE_BELOW
-    # In float32 the weights (up to 5.6) end within 3e-6 of the exact ones at
-    # momentum 0.9, the textbook float32 loop within 1.6e-6; keeping the
-    # weights one step back instead of the velocity (skdbn 0.1's first
-    # scheme) drifted 1.9e-4, the velocity being a difference of two nearly
-    # equal arrays.
-    rtol = 2e-5 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(param, expected_param, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(velocity.normalize(), plain, rtol=rtol, atol=rtol)
-    assert velocity.scale == 1.0
-    # Rescaled when momentum ** k < RESCALE_BELOW, and every step without momentum.
-    assert rescaled == {0.9: 2, 0.5: 14, 0.0: n_steps}[momentum]
+        gemm(A, B, state.velocity, trans_a=True, alpha=lr * alpha, beta=beta)
+        state.end_step()
+        assert abs(state.velocity_scale) >= RESCALE_BELOW
+    # The product folds the scale in when momentum ** k falls below
+    # RESCALE_BELOW (k = 88 at 0.9, 14 at 0.5), and every step without it.
+    assert rescaled == {0.9: 3, 0.5: 21, 0.0: 300}[momentum]
+    got_params, got_velocity = state.normalize()
+    assert state.scale == state.velocity_scale == 1.0 and state.k == 0.0
+    if dtype == np.float64:
+        np.testing.assert_allclose(got_params, params, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got_velocity, velocity, rtol=1e-10, atol=1e-12)
+    else:
+        # Within a few times the textbook float32 loop's own rounding.
+        textbook_error = np.abs(textbook[0] - params).max()
+        assert np.abs(got_params - params).max() < 4 * textbook_error + 1e-6
+        np.testing.assert_allclose(got_velocity, velocity, atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -244,7 +259,7 @@ def test_fused_optimizer_steps_match_the_textbook_update(solver):
     velocity = [np.zeros_like(p) for p in reference]
     first = [np.zeros_like(p) for p in reference]
     second = [np.zeros_like(p) for p in reference]
-    for t in range(1, 4):
+    for t in range(1, 4 if solver == "adam" else 100):
         ref_net = Network(reference[:2], reference[2:], net.units)
         _, grads = forward_backward(ref_net, X, Y, alpha=alpha)
         for k, (param, grad) in enumerate(zip(reference, grads)):
@@ -257,8 +272,16 @@ def test_fused_optimizer_steps_match_the_textbook_update(solver):
                 step = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
                 param -= step * first[k] / (np.sqrt(second[k]) + 1e-8)
         train_step(net, X, Y, optimizer, alpha=alpha)
-        for got, want in zip(net.params, reference):
+        # Within an epoch SGD keeps the weights over scales (skdbn._momentum).
+        weights = [s * W for s, W in zip(net.coef_scales, net.coefs)]
+        for got, want in zip(weights + net.intercepts, reference):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    own = list(net.coefs)
+    optimizer.finish(net)
+    assert net.coef_scales == [1.0, 1.0]
+    assert all(W is W_own for W, W_own in zip(net.coefs, own))
+    for got, want in zip(net.params, reference):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 def _recording_run(schedule, learning_rate, n_epochs, **options):
