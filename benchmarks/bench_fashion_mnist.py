@@ -333,6 +333,8 @@ def worker(spec, X, y):
 
 
 def make_args_parser():
+    from skdbn._training import LEARNING_RATE_SCHEDULES
+
     parser = make_parser(__doc__.split("\n\n")[0])
     one_round_by_default(parser)
     add_n_test_option(parser)
@@ -362,7 +364,7 @@ def make_args_parser():
     dbn.add_argument("--learning-rate-init", type=float, default=1e-3)
     dbn.add_argument(
         "--learning-rate",
-        choices=["constant", "cosine", "adaptive"],
+        choices=LEARNING_RATE_SCHEDULES,
         default="cosine",
         help="step-size schedule over the fine-tuning epochs (default cosine, "
         "the recipe's)",

@@ -57,7 +57,6 @@ class DecayedMomentum:
     def __init__(self, params, velocity, *, packed_biases=False):
         self.params = params
         self.velocity = velocity
-        self.packed_biases = packed_biases
         # (params, velocity) views of the undecayed last row and column.
         self._bias_edges = (
             ((params[-1], velocity[-1]), (params[:-1, -1], velocity[:-1, -1]))
@@ -93,6 +92,14 @@ class DecayedMomentum:
         # keep = 1 - momentum * k - decay; the velocity's -k * W part
         # carries the decay over to later steps.
         keep = 1.0 - momentum * self.k - decay
+        if not abs(keep) >= 0.5:
+            # Only with a decay step near 1 or a diverging run: take the
+            # step on plain values, which divides by nothing.
+            self.velocity_scale = applied
+            self.k = momentum * self.k + decay
+            self.normalize()
+            axpy(self.velocity, self.params, 1.0)
+            return
         edges = self._bias_edges if keep != 1.0 else ()
         for p_edge, _ in edges:
             # Biases are not decayed (and their velocity has no -k * W

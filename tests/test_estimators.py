@@ -336,6 +336,17 @@ def test_divergence_raises_with_a_hint(digits):
         reg.fit(X_train, y_train)
 
 
+def test_a_huge_sgd_step_does_not_break_the_momentum_bookkeeping(digits):
+    # lr * alpha / batch_size passes 1: the weight decay alone overshoots,
+    # the regime where the momentum's scaled form would divide by zero.
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier(
+        (8,), solver="sgd", learning_rate_init=1e6, pretrain_epochs=1, random_state=0
+    )
+    clf.fit(X_train, y_train)
+    assert all(np.isfinite(W).all() for W in clf.coefs_)
+
+
 # -- autoencoder and sampling ----------------------------------------------------
 
 

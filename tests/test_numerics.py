@@ -177,6 +177,32 @@ def test_decayed_momentum_follows_the_textbook_step(momentum, packed_biases, dty
         np.testing.assert_allclose(got_velocity, velocity, atol=1e-5)
 
 
+@pytest.mark.parametrize("packed_biases", [False, True])
+def test_decayed_momentum_takes_plain_steps_when_the_decay_is_huge(packed_biases):
+    # decay 0.7: 1 - momentum * k - decay falls below 0.5, where the scaled
+    # form would divide by nearly nothing.
+    from skdbn._blas import gemm
+
+    rng = np.random.default_rng(0)
+    params = rng.normal(size=(5, 4))
+    velocity = rng.normal(size=(5, 4))
+    decayed = np.ones(params.shape)
+    if packed_biases:
+        decayed[-1], decayed[:, -1] = 0, 0
+    state = DecayedMomentum(params.copy(), velocity.copy(), packed_biases=packed_biases)
+    for _ in range(6):
+        A, B = rng.normal(size=(3, 5)), rng.normal(size=(3, 4))
+        velocity = 0.9 * velocity + 0.01 * (A.T @ B) - 0.7 * decayed * params
+        params = params + velocity
+        alpha, beta = state.begin_step(0.9, 0.7)
+        gemm(A, B, state.velocity, trans_a=True, alpha=0.01 * alpha, beta=beta)
+        state.end_step()
+        np.testing.assert_allclose(state.scale * state.params, params, rtol=1e-10)
+    got_params, got_velocity = state.normalize()
+    np.testing.assert_allclose(got_params, params, rtol=1e-10)
+    np.testing.assert_allclose(got_velocity, velocity, rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     "units, output",
     [
