@@ -207,6 +207,12 @@ FINE_TUNING_CONSTRAINTS = {
 }
 
 
+def _as_plain(value):
+    if isinstance(value, str):
+        return value
+    return [_as_plain(v) for v in value] if np.ndim(value) else value
+
+
 class BaseDBN(BaseEstimator):
     """Pretraining shared by every DBN estimator."""
 
@@ -246,8 +252,37 @@ class BaseDBN(BaseEstimator):
             self._make_rbms(rng), X, partial=partial, verbose=self.verbose
         )
 
-    def _validate_X(self, X, reset, convert=True):
-        return validate_visible_data(self, X, reset=reset, convert=convert)
+    def _validate_X(self, X, reset, fitting):
+        return validate_visible_data(self, X, reset=reset, fitting=fitting)
+
+    def _structure(self):
+        """The parameters that fix the shape and arithmetic of the network."""
+        return {
+            "hidden_layer_sizes": self._layer_sizes(),
+            "visible_unit": self.visible_unit,
+            "hidden_unit": self.hidden_unit,
+            "dtype": self.dtype,
+        }
+
+    def _record_structure(self):
+        self._fitted_structure = self._structure()
+
+    def _check_structure_unchanged(self, method):
+        """Refuse to continue training after a structural ``set_params``."""
+        fitted = self._fitted_structure
+        changed = [
+            f"{name}={value!r} (fitted with {fitted[name]!r})"
+            for name, value in self._structure().items()
+            if _as_plain(value) != _as_plain(fitted[name])
+        ]
+        if changed:
+            raise ValueError(
+                f"{method} continues training the fitted network, whose "
+                "structure these parameters no longer match: "
+                + ", ".join(changed)
+                + ". Call fit (without warm_start) to train a new network, "
+                "or set them back."
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

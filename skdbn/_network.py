@@ -29,13 +29,6 @@ class Network:
         Bias vectors, one per layer.
     units : list of str
         Unit type of each layer, the output layer's last.
-
-    Attributes
-    ----------
-    coef_scales : list of float
-        Layer ``i``'s weights are ``coef_scales[i] * coefs[i]``. All 1 but
-        within an SGD epoch (see :mod:`skdbn._momentum`); the forward and
-        backward passes honour them, everything else expects 1.
     """
 
     def __init__(self, coefs, intercepts, units):
@@ -44,7 +37,6 @@ class Network:
         self.coefs = coefs
         self.intercepts = intercepts
         self.units = list(units)
-        self.coef_scales = [1.0] * len(coefs)
 
     @property
     def params(self):
@@ -60,9 +52,7 @@ class Network:
     def layers(self, start, stop=None):
         """The sub-network of layers ``start:stop``, sharing the arrays."""
         part = slice(start, stop)
-        net = Network(self.coefs[part], self.intercepts[part], self.units[part])
-        net.coef_scales = self.coef_scales[part]
-        return net
+        return Network(self.coefs[part], self.intercepts[part], self.units[part])
 
 
 def forward(net, X, *, dropout=0.0, rng=None):
@@ -76,10 +66,9 @@ def forward(net, X, *, dropout=0.0, rng=None):
     activations = [X]
     masks = [None]
     n_layers = len(net.coefs)
-    layers = zip(net.coefs, net.coef_scales, net.intercepts, net.units)
-    for i, (W, scale, b, unit) in enumerate(layers):
+    for i, (W, b, unit) in enumerate(zip(net.coefs, net.intercepts, net.units)):
         A = activations[-1] if masks[-1] is None else activations[-1] * masks[-1]
-        pre = activate_affine(A, W, b, unit, coef_scale=scale)
+        pre = activate_affine(A, W, b, unit)
         mask = None
         if dropout > 0 and rng is not None and i + 1 < n_layers:
             # Inverted dropout: kept units are scaled up during training so
@@ -92,39 +81,49 @@ def forward(net, X, *, dropout=0.0, rng=None):
     return activations, masks
 
 
-def predict(net, X, chunk_size=4096):
-    """Network output for ``X``, computed in chunks of rows.
+# Prediction runs in blocks of exactly this many rows, the last one padded:
+# BLAS picks its kernels and threads by shape, so a row's output would
+# otherwise depend on how many rows came with it.
+PREDICT_BLOCK_ROWS = 256
 
-    Each chunk is converted to the network's dtype on its own and only one
-    chunk's hidden activations are alive at a time, so memory beyond the
-    output does not grow with the number of rows.
+
+def predict(net, X, block_rows=PREDICT_BLOCK_ROWS):
+    """Network output for ``X`` (dense or CSR, any real dtype), block by block.
+
+    Each block is converted to the network's dtype on its own and only one
+    block's hidden activations are alive at a time, so memory beyond the
+    output does not grow with the number of rows; every block has
+    ``block_rows`` rows, so a row's output is the same whatever rows it is
+    predicted with.
     """
     dtype = net.coefs[-1].dtype
     n_samples = X.shape[0]
-    if n_samples <= chunk_size:
-        return forward(net, X.astype(dtype, copy=False))[0][-1]
     n_out = net.coefs[-1].shape[1]
     out = np.empty((n_samples, n_out), dtype=dtype)
-    for start in range(0, n_samples, chunk_size):
-        stop = min(start + chunk_size, n_samples)
-        chunk = X[start:stop].astype(dtype, copy=False)
-        out[start:stop] = forward(net, chunk)[0][-1]
+    block = None
+    for start in range(0, n_samples, block_rows):
+        stop = min(start + block_rows, n_samples)
+        n_rows = stop - start
+        chunk = X[start:stop]
+        if sp.issparse(chunk):
+            # Sparse products are computed row by row; pad with empty rows.
+            padding = sp.csr_matrix((block_rows - n_rows, X.shape[1]), dtype=dtype)
+            chunk = sp.vstack([chunk.astype(dtype), padding], format="csr")
+        elif n_rows < block_rows:
+            if block is None:
+                block = np.zeros((block_rows, X.shape[1]), dtype=dtype)
+            block[:n_rows] = chunk
+            block[n_rows:] = 0
+            chunk = block
+        else:
+            chunk = np.ascontiguousarray(chunk, dtype=dtype)
+        out[start:stop] = forward(net, chunk)[0][-1][:n_rows]
     return out
 
 
 def loss(output, Y, unit):
     """Mean over rows of the loss summed over outputs, for output ``unit``."""
-    n = output.shape[0]
-    eps = np.finfo(output.dtype).eps
-    if unit == "softmax":
-        return -float(np.sum(Y * np.log(np.clip(output, eps, None)))) / n
-    if unit == "bernoulli":
-        p = np.clip(output, eps, 1 - eps)
-        return -float(np.sum(Y * np.log(p) + (1 - Y) * np.log1p(-p))) / n
-    if unit == "gaussian":
-        diff = output - Y
-        return 0.5 * float(np.vdot(diff, diff)) / n
-    raise ValueError(f"no loss is defined for {unit!r} output units")
+    return get_unit(unit).loss(output, Y)
 
 
 def backward(net, activations, masks, Y, layer_gradient):
@@ -146,7 +145,7 @@ def backward(net, activations, masks, Y, layer_gradient):
         below = None
         if i > 0:
             below = np.empty_like(activations[i])
-            gemm(delta, net.coefs[i], below, trans_b=True, alpha=net.coef_scales[i])
+            gemm(delta, net.coefs[i], below, trans_b=True)
             if masks[i] is not None:
                 below *= masks[i]
             get_unit(net.units[i - 1]).scale_by_derivative(below, activations[i])

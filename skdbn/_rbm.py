@@ -15,19 +15,26 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _rbm_numerics as rbm_math
-from ._momentum import DecayedMomentum
-from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
-from ._utils import gen_row_chunks, load_batch, make_generator, minibatches
+from ._network import Network, predict
+from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
+from ._utils import load_batch, make_generator, minibatches, restore_on_error
 from ._validation import (
+    DIVERGENCE_FACTOR,
+    DIVERGENCE_FLOOR,
     DTYPES,
+    TrainingDivergedError,
     check_activations,
-    check_finite_training,
+    check_finite_output,
+    check_sampling_params,
+    check_training_progress,
     validate_visible_data,
+    warn_interrupted,
 )
 
 # Hinton's practical guide: momentum 0.5 while the weights settle, then 0.9.
 INITIAL_MOMENTUM_EPOCHS = 5
-TRANSFORM_CHUNK_ROWS = 4096
+# What partial_fit cannot change once the weights exist.
+STRUCTURAL_PARAMS = ("n_components", "visible_unit", "hidden_unit", "dtype")
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -45,15 +52,22 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_components : int, default=256
         Number of hidden units.
     visible_unit : {"bernoulli", "gaussian"}, default="bernoulli"
-        Type of the visible units. ``"bernoulli"`` needs data in [0, 1];
-        ``"gaussian"`` models real values with unit variance, so standardise
-        the data first and use a learning rate near 0.01.
+        Type of the visible units. ``"bernoulli"`` models data in [0, 1]:
+        ``fit`` warns about values outside it, and refuses whole numbers
+        beyond [-10, 11] (raw counts or 0-255 pixels) and any values beyond
+        [-1000, 1001], which contrastive divergence cannot train on;
+        ``transform`` computes any finite values. ``"gaussian"`` models real
+        values with unit variance, so standardise the data first and use a
+        learning rate near 0.01.
     hidden_unit : {"bernoulli", "gaussian", "relu"}, default="bernoulli"
         Type of the hidden units: logistic binary, linear with Gaussian noise
         (for the code layer of an autoencoder; use a learning rate near 0.001),
         or noisy rectified linear.
-    learning_rate : float, default=0.1
-        Step size for the gradient averaged over a mini-batch.
+    learning_rate : "auto" or float, default="auto"
+        Step size for the gradient averaged over a mini-batch. ``"auto"``
+        takes 0.1 for Bernoulli visible and hidden units, 0.01 for Gaussian
+        visible units and 0.001 for Gaussian or rectified hidden units
+        (Hinton's practical guide).
     batch_size : int, default=100
         Number of rows per mini-batch.
     n_iter : int, default=10
@@ -127,7 +141,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "visible_unit": [StrOptions(set(VISIBLE_UNITS))],
         "hidden_unit": [StrOptions(set(HIDDEN_UNITS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
@@ -146,7 +163,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         *,
         visible_unit="bernoulli",
         hidden_unit="bernoulli",
-        learning_rate=0.1,
+        learning_rate="auto",
         batch_size=100,
         n_iter=10,
         n_gibbs_steps=1,
@@ -174,8 +191,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, X, y=None):
         """Train the RBM for ``n_iter`` epochs of mini-batch CD.
+
+        Ctrl-C ends training after the current mini-batch with a warning,
+        keeping the weights and the history reached; an error leaves the
+        model as it was before the call.
 
         Parameters
         ----------
@@ -189,13 +211,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self : RBM
             The fitted model.
         """
-        X = self._validate_input(X, reset=True)
+        X = self._validate_input(X, reset=True, fitting=True)
         self._initialize(X, make_generator(self.random_state))
-        for _ in range(self.n_iter):
-            self._run_epoch(X)
+        try:
+            for _ in range(self.n_iter):
+                self._run_epoch(X)
+        except KeyboardInterrupt:
+            warn_interrupted("RBM training", self.n_iter_)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def partial_fit(self, X, y=None):
         """Make one pass of mini-batch CD updates over ``X``.
 
@@ -215,10 +241,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             The updated model.
         """
         first_call = not hasattr(self, "components_")
-        X = self._validate_input(X, reset=first_call)
+        if not first_call:
+            self._check_structure_unchanged()
+        X = self._validate_input(X, reset=first_call, fitting=True)
         if first_call:
             self._initialize(X, make_generator(self.random_state))
-        self._run_epoch(X)
+        try:
+            self._run_epoch(X)
+        except KeyboardInterrupt:
+            warn_interrupted("RBM training", 0)
         return self
 
     def transform(self, X):
@@ -235,19 +266,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Hidden means: probabilities for Bernoulli hidden units.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, convert=False)
-        dtype = self.components_.dtype
-        out = np.empty((X.shape[0], self.n_components), dtype=dtype)
-        # Chunks keep a float64 input from being copied whole into float32.
-        for rows in gen_row_chunks(X.shape[0], TRANSFORM_CHUNK_ROWS):
-            rbm_math.hidden_means(
-                X[rows].astype(dtype, copy=False),
-                self.components_,
-                self.intercept_hidden_,
-                self.hidden_unit,
-                out=out[rows],
-            )
-        return out
+        X = self._validate_input(X, reset=False, fitting=False)
+        up = Network(
+            [self.components_.T.copy()], [self.intercept_hidden_], [self._hidden]
+        )
+        return check_finite_output(predict(up, X), self.components_.dtype)
 
     def inverse_transform(self, X):
         """Mean visible activations given hidden activations (the down pass).
@@ -265,20 +288,19 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         H = check_activations(
             X,
-            self.n_components,
-            DTYPES[self.dtype],
+            self.components_.shape[0],
+            self.components_.dtype,
             "hidden activations (n_components)",
         )
-        return rbm_math.visible_means(
-            H, self.components_, self.intercept_visible_, self.visible_unit
-        )
+        down = Network([self.components_], [self.intercept_visible_], [self._visible])
+        return check_finite_output(predict(down, H), self.components_.dtype)
 
     def gibbs(self, v):
         """Make one Gibbs step from visible states ``v``.
 
         Parameters
         ----------
-        v : array-like of shape (n_samples, n_features)
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
             Visible states to start from.
 
         Returns
@@ -287,21 +309,29 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Visible states sampled after one step.
         """
         check_is_fitted(self)
-        v = self._validate_input(v, reset=False)
+        v = self._validate_input(v, reset=False, fitting=False)
         if sp.issparse(v):
             v = v.toarray()
-        return rbm_math.gibbs_chain(v, *self._params(), *self._units(), 1, self._rng)
+        with np.errstate(over="ignore", invalid="ignore"):
+            v_new = rbm_math.gibbs_chain(
+                v, *self._params(), *self._units(), 1, self._rng
+            )
+        return check_finite_output(v_new, self.components_.dtype)
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
         """Draw visible means after a long Gibbs chain from random states.
 
+        Each chain starts from visible states sampled from the visible biases
+        alone, runs ``n_gibbs_steps`` alternating Gibbs steps (each layer
+        sampled from its pre-activations), and returns the visible means
+        given the last hidden sample.
+
         Parameters
         ----------
         n_samples : int, default=1
-            Number of independent chains.
+            Number of independent chains, at least 1.
         n_gibbs_steps : int, default=1000
-            Number of alternating Gibbs steps run before reading the visible
-            means.
+            Number of alternating Gibbs steps, at least 1.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains.
 
@@ -312,20 +342,24 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Bernoulli visible units.
         """
         check_is_fitted(self)
+        check_sampling_params(n_samples, n_gibbs_steps)
         rng = make_generator(random_state)
         W, b_h, b_v = self._params()
-        start = np.repeat(b_v[None, :], n_samples, axis=0)
-        get_unit(self.visible_unit).activate(start)
-        start = get_unit(self.visible_unit).sample(start.copy(), rng, out=start)
+        visible, hidden = get_unit(self._visible), get_unit(self._hidden)
+        start = visible.sample(np.repeat(b_v[None, :], n_samples, axis=0), rng)
         v = rbm_math.gibbs_chain(
             start, W, b_h, b_v, *self._units(), n_gibbs_steps - 1, rng
         )
-        h = rbm_math.hidden_means(v, W, b_h, self.hidden_unit)
-        get_unit(self.hidden_unit).sample(h.copy(), rng, out=h)
-        return rbm_math.visible_means(h, W, b_v, self.visible_unit)
+        h = hidden.sample(v @ W.T + b_h, rng)
+        return rbm_math.visible_means(h, W, b_v, visible)
 
     def free_energy(self, X):
         """Free energy of each row: lower means the model finds it more likely.
+
+        Exact up to an additive constant (the same for every row) for every
+        pairing of unit types. A ReLU hidden unit counts as a rectified
+        Gaussian unit (energy ``h**2 / 2 - x * h`` for ``h >= 0``), the
+        model that Nair & Hinton's noisy rectified sampler approximates.
 
         Parameters
         ----------
@@ -338,17 +372,19 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Free energy of each row.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        X = self._validate_input(X, reset=False, fitting=False)
+        X = X.astype(self.components_.dtype, copy=False)
         return rbm_math.free_energy(X, *self._params(), *self._units())
 
     def score_samples(self, X):
         """Log-likelihood proxy of each row: higher means more likely.
 
         For Bernoulli visible units this is the exact pseudo-log-likelihood,
-        the sum over features of ``log P(x_i | x_-i)``; it costs
-        ``n_samples * n_features * n_components`` operations. For Gaussian
-        visible units it is the negative free energy, the log-likelihood up to
-        the unknown log partition function.
+        the sum over features of ``log P(x_i | x_-i)`` under the model whose
+        free energy :meth:`free_energy` gives; it costs
+        ``n_samples * n_features * n_components`` operations and expects
+        binary rows. For Gaussian visible units it is the negative free
+        energy, the log-likelihood up to the unknown log partition function.
 
         Parameters
         ----------
@@ -361,10 +397,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Score of each row.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        X = self._validate_input(X, reset=False, fitting=False)
+        X = X.astype(self.components_.dtype, copy=False)
         W, b_h, b_v = self._params()
-        if self.visible_unit == "bernoulli":
-            return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self.hidden_unit)
+        if self._visible == "bernoulli":
+            return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self._hidden)
         return -rbm_math.free_energy(X, W, b_h, b_v, *self._units())
 
     # -- internals --------------------------------------------------------
@@ -377,16 +414,38 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self.components_, self.intercept_hidden_, self.intercept_visible_
 
     def _units(self):
-        return self.visible_unit, self.hidden_unit
+        """The fitted (visible, hidden) unit types, whatever set_params did since."""
+        return self._visible, self._hidden
 
-    def _validate_input(self, X, reset, convert=True):
-        return validate_visible_data(self, X, reset=reset, convert=convert)
+    def _validate_input(self, X, reset, fitting):
+        return validate_visible_data(self, X, reset=reset, fitting=fitting)
+
+    def _learning_rate(self):
+        if self.learning_rate == "auto":
+            return auto_learning_rate(self.visible_unit, self.hidden_unit)
+        return self.learning_rate
+
+    def _check_structure_unchanged(self):
+        changed = [
+            f"{name}={getattr(self, name)!r} (fitted with {fitted!r})"
+            for name, fitted in zip(STRUCTURAL_PARAMS, self._structure)
+            if getattr(self, name) != fitted
+        ]
+        if changed:
+            raise ValueError(
+                "partial_fit cannot change the structure of a fitted RBM: "
+                + ", ".join(changed)
+                + ". Call fit to train a new model with these parameters, or "
+                "set them back."
+            )
 
     def _initialize(self, X, rng):
         """Set weights, biases and training state from the first data seen."""
         dtype = DTYPES[self.dtype]
         n_features = X.shape[1]
         self._rng = rng
+        self._structure = tuple(getattr(self, name) for name in STRUCTURAL_PARAMS)
+        self._visible, self._hidden = self.visible_unit, self.hidden_unit
         # Drawn in float64 whatever the dtype, so that float32 and float64
         # models start from the same weights.
         self.components_ = (
@@ -398,12 +457,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             mean = column_sums / X.shape[0]
         else:
             mean = X.mean(axis=0, dtype=np.float64)
-        if self.visible_unit == "bernoulli":
-            # Hinton's guide: visible biases log(p / (1 - p)) of the data.
-            p = np.clip(mean, 1e-3, 1 - 1e-3)
-            mean = np.log(p / (1 - p))
-        self.intercept_visible_ = mean.astype(dtype)
-        # Momentum state, packed like the parameters (see pack_params).
+        visible = get_unit(self.visible_unit)
+        self.intercept_visible_ = visible.initial_visible_bias(mean).astype(dtype)
+        # Momentum of the packed parameters (see pack_params).
         self._velocity = np.zeros((self.n_components + 1, n_features + 1), dtype=dtype)
         self._persistent_hidden = None
         self.reconstruction_error_curve_ = []
@@ -414,33 +470,35 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         start_time = time.perf_counter()
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
-        dtype = DTYPES[self.dtype]
+        dtype = self.components_.dtype
         workspace = rbm_math.CDWorkspace(
-            batch_size, X.shape[1], self.n_components, dtype
+            batch_size, X.shape[1], self.components_.shape[0], dtype
         )
         if self.persistent:
-            self._ensure_persistent_chain(batch_size, dtype)
+            self._ensure_persistent_chain(batch_size)
         momentum = (
             self.initial_momentum
             if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
             else self.momentum
         )
         # The parameters are trained packed in one matrix (biases included)
-        # and written back after the epoch; the momentum is kept in between.
+        # and written back after the epoch, also when it is cut short.
         packed = rbm_math.pack_params(*self._params())
-        state = DecayedMomentum(packed, self._velocity, packed_biases=True)
-        # Overflow is caught below as divergence, with a useful message.
         try:
+            # Overflow is caught below as divergence, with a useful message.
             with np.errstate(over="ignore", invalid="ignore"):
                 total_error = self._run_batches(
-                    X, n_samples, batch_size, workspace, momentum, state
+                    X, n_samples, batch_size, workspace, momentum, packed
                 )
         finally:
-            state.normalize()
-        rbm_math.unpack_params(packed, *self._params())
+            rbm_math.unpack_params(packed, *self._params())
         error = total_error / n_samples
-        check_finite_training(
-            [error, self.components_], "the RBM weights", "learning_rate"
+        check_training_progress(
+            error,
+            self.reconstruction_error_curve_,
+            self._params(),
+            "RBM reconstruction error",
+            "learning_rate",
         )
         self.reconstruction_error_curve_.append(error)
         self.n_iter_ += 1
@@ -450,35 +508,52 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"{time.perf_counter() - start_time:.2f}s"
             )
 
-    def _run_batches(self, X, n_samples, batch_size, workspace, momentum, state):
-        """CD steps over one epoch's batches; returns the summed error."""
+    def _run_batches(self, X, n_samples, batch_size, workspace, momentum, packed):
+        """CD steps over one epoch's batches; returns the summed error.
+
+        Raises :class:`TrainingDivergedError` as soon as a batch's error per
+        row explodes past the epoch's first batch's.
+        """
         total_error = 0.0
+        reference = None
         for rows in minibatches(n_samples, batch_size, self._rng):
             n_rows = len(rows)
             load_batch(X, rows, workspace.batch(n_rows))
-            total_error += rbm_math.cd_step(
+            error = rbm_math.cd_step(
                 n_rows,
-                state,
+                packed,
+                self._velocity,
                 workspace,
-                visible_unit=self.visible_unit,
-                hidden_unit=self.hidden_unit,
-                learning_rate=self.learning_rate,
+                visible_unit=self._visible,
+                hidden_unit=self._hidden,
+                learning_rate=self._learning_rate(),
                 momentum=momentum,
                 weight_decay=self.weight_decay,
                 n_gibbs_steps=self.n_gibbs_steps,
                 rng=self._rng,
                 persistent_hidden=self._persistent_hidden,
             )
+            per_row = error / n_rows
+            if reference is None:
+                reference = max(per_row, DIVERGENCE_FLOOR)
+            elif not per_row <= DIVERGENCE_FACTOR * reference:
+                raise TrainingDivergedError(
+                    "Training diverged: the RBM reconstruction error per row "
+                    f"grew from {reference:.4g} to {per_row:.4g} within an "
+                    "epoch. Lower learning_rate (a factor of 10 is a good "
+                    "first step); standardised inputs also help with Gaussian "
+                    "or ReLU units."
+                )
+            total_error += error
         return total_error
 
-    def _ensure_persistent_chain(self, batch_size, dtype):
+    def _ensure_persistent_chain(self, batch_size):
         chain = self._persistent_hidden
         if chain is None or chain.shape[0] < batch_size:
             # Start the chains from the hidden units' own biases.
-            unit = get_unit(self.hidden_unit)
-            chain = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
-            unit.activate(chain)
-            states = unit.sample(chain.copy(), self._rng, out=chain)
+            unit = get_unit(self._hidden)
+            pre = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
+            states = unit.sample(pre, self._rng)
             self._persistent_hidden = rbm_math.persistent_chain(states)
 
     def __sklearn_tags__(self):

@@ -10,7 +10,7 @@ backend can replace this module without touching the estimators.
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import gemm, squared_norm
+from ._blas import axpy, gemm, squared_norm
 from ._units import activate_affine, get_unit
 
 
@@ -25,17 +25,17 @@ def visible_means(H, W, b_v, visible_unit, out=None):
 
 
 def free_energy(V, W, b_h, b_v, visible_unit, hidden_unit):
-    """Free energy of each row of ``V`` (lower means more probable)."""
+    """Free energy of each row of ``V`` (lower means more probable).
+
+    Exact up to an additive constant for every pairing of unit types (see
+    each unit's :meth:`~skdbn._units.Unit.free_energy_term`).
+    """
     if sp.issparse(V):
         V = V.toarray()
     pre = V @ W.T
     pre += b_h
     energy = get_unit(hidden_unit).free_energy_term(pre)
-    if visible_unit == "bernoulli":
-        energy -= V @ b_v
-    else:
-        centred = V - b_v
-        energy += 0.5 * np.einsum("ij,ij->i", centred, centred)
+    energy += get_unit(visible_unit).visible_energy(V, b_v)
     return energy
 
 
@@ -113,6 +113,7 @@ class CDWorkspace:
         self.visible = _with_ones((2 * batch_size, n_visible + 1), dtype)
         self.hidden = _with_ones((2 * batch_size, n_hidden + 1), dtype)
         self.hidden_sample = _with_ones((batch_size, n_hidden + 1), dtype)
+        self.visible_scratch = np.empty((batch_size, n_visible + 1), dtype=dtype)
         self.residual = np.empty((batch_size, n_visible + 1), dtype=dtype)
 
     def batch(self, n_rows):
@@ -136,29 +137,27 @@ def persistent_chain(hidden_states):
     return chain
 
 
-def _pass(rows, state, out, unit, up, sign=1.0):
+def _pass(rows, params, out, unit, up, *, rng=None, sample_out=None):
     """Means of the layer above (``up``) or below given ``rows`` with ones.
 
-    The parameters are ``state``'s (a :class:`~skdbn._momentum.DecayedMomentum`
-    of packed parameters). With ``sign=-1`` the means and the ones column
-    come out negated. The ones column of ``out`` receives garbage from the
-    product and the activation, and is reset.
+    With ``sample_out`` a sample drawn from the same pre-activations goes
+    there too. The ones column of ``out`` receives garbage from the product
+    and the activation, and is reset (so is ``sample_out``'s).
     """
-    gemm(rows, state.params, out, trans_b=up, alpha=unit.input_scale * state.scale)
-    unit.activate_scaled(out, sign)
-    out[:, -1] = sign
-    return out
-
-
-def _sample(unit, mean, rng, out):
-    unit.sample(mean, rng, out=out)
-    out[:, -1] = 1  # Gaussian and rectified samples add noise to it
+    gemm(rows, params, out, trans_b=up, alpha=unit.input_scale)
+    if sample_out is None:
+        unit.activate_scaled(out)
+    else:
+        unit.activate_and_sample_scaled(out, rng, sample_out)
+        sample_out[:, -1] = 1
+    out[:, -1] = 1
     return out
 
 
 def cd_step(
     n_rows,
-    state,
+    params,
+    velocity,
     workspace,
     *,
     visible_unit,
@@ -173,23 +172,20 @@ def cd_step(
     """One CD-k (or PCD-k) update on the batch already in the workspace.
 
     The batch occupies ``workspace.batch(n_rows)`` (see
-    :func:`skdbn._utils.load_batch`); the parameters are packed by
-    :func:`pack_params`.
-    Following Hinton's practical guide, the chain starts from sampled hidden
-    states, the final reconstruction uses mean activations, and both gradient
-    statistics use hidden means. With ``persistent_hidden`` (from
-    :func:`persistent_chain`) the negative chain continues from those hidden
-    states (persistent CD, Tieleman 2008), samples its visible states, and
-    its hidden states are updated in place.
+    :func:`skdbn._utils.load_batch`); ``params`` and ``velocity`` are packed
+    by :func:`pack_params` and updated in place. Following Hinton's practical
+    guide, the chain starts from hidden states sampled from the data's
+    pre-activations, the final reconstruction uses mean activations, and
+    both gradient statistics use hidden means. With ``persistent_hidden``
+    (from :func:`persistent_chain`) the negative chain continues from those
+    hidden states (persistent CD, Tieleman 2008), samples its visible
+    states, and its hidden states are updated in place.
 
-    ``state`` is a :class:`~skdbn._momentum.DecayedMomentum` holding the
-    packed parameters and their velocity: the step is ``velocity = momentum
-    * velocity + lr * (gradient - weight_decay * W)``, then ``params +=
-    velocity``, with the gradient averaged over the batch and no decay on
-    the biases. Every product goes through one BLAS (see
-    :mod:`skdbn._blas`); the biases ride along in the products, and
-    momentum and weight decay cost no pass of their own: one gradient
-    product onto the velocity, one sweep of the parameters.
+    The step is the textbook one, ``velocity = momentum * velocity + lr *
+    (gradient - weight_decay * W)`` then ``params += velocity``, with the
+    gradient averaged over the batch and no decay on the biases. The biases
+    ride along in the products and the two gradient statistics are one
+    product over the stacked phases (see :class:`CDWorkspace`).
 
     Returns
     -------
@@ -202,68 +198,79 @@ def cd_step(
     v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
     h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
 
-    _pass(v_pos, state, h_pos, hidden, up=True)
     persistent = persistent_hidden is not None
     if persistent:
+        _pass(v_pos, params, h_pos, hidden, up=True)
         h_state = persistent_hidden[:n_rows]
     else:
-        h_state = _sample(hidden, h_pos, rng, ws.hidden_sample[:n_rows])
+        h_state = ws.hidden_sample[:n_rows]
+        _pass(v_pos, params, h_pos, hidden, up=True, rng=rng, sample_out=h_state)
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
-        resample = persistent or not last
-        _pass(h_state, state, v_neg, visible, up=False)
-        if resample:
-            # A persistent chain must stay a true Markov chain, so it samples
-            # its visible states; plain CD keeps the last reconstruction's
-            # means, which lowers the variance of the gradient.
-            _sample(visible, v_neg.copy(), rng, v_neg)
-        # The gradient product takes the negative phase's hidden means
-        # negated; the last pass of plain CD negates them for free.
-        negate = last and not persistent
-        _pass(v_neg, state, h_neg, hidden, up=True, sign=-1.0 if negate else 1.0)
-        if resample:
-            _sample(hidden, h_neg, rng, h_state)
-    if persistent:
-        h_neg *= -1
+        # A persistent chain must stay a true Markov chain, so it samples its
+        # visible states; plain CD keeps the last reconstruction's means,
+        # which lowers the variance of the gradient.
+        if persistent or not last:
+            v_pre = ws.visible_scratch[:n_rows]
+            _pass(h_state, params, v_pre, visible, up=False, rng=rng, sample_out=v_neg)
+            _pass(v_neg, params, h_neg, hidden, up=True, rng=rng, sample_out=h_state)
+        else:
+            _pass(h_state, params, v_neg, visible, up=False)
+            _pass(v_neg, params, h_neg, hidden, up=True)
 
     residual = ws.residual[:n_rows]
     if persistent:
         # The chain's samples are not reconstructions of this batch; monitor
         # the one-step mean-field reconstruction instead (one more product).
-        _pass(h_pos, state, residual, visible, up=False)
+        _pass(h_pos, params, residual, visible, up=False)
         np.subtract(v_pos, residual, out=residual)
     else:
         np.subtract(v_pos, v_neg, out=residual)
     squared_error = squared_norm(residual)  # the ones columns cancel
 
-    # One product gives lr * (positive - negative statistics) / n_rows,
-    # biases included, added straight onto the velocity.
-    alpha, beta = state.begin_step(momentum, learning_rate * weight_decay)
+    # velocity = momentum * velocity + lr / n * (h_pos.T v_pos - h_neg.T v_neg):
+    # one product over both phases, the negative one negated.
+    np.negative(h_neg, out=h_neg)
     both_h, both_v = ws.hidden[: 2 * n_rows], ws.visible[: 2 * n_rows]
     gemm(
         both_h,
         both_v,
-        state.velocity,
+        velocity,
         trans_a=True,
-        alpha=alpha * learning_rate / n_rows,
-        beta=beta,
+        alpha=learning_rate / n_rows,
+        beta=momentum,
     )
-    state.end_step()
+    if weight_decay:
+        decay = learning_rate * weight_decay
+        axpy(params, velocity, -decay)
+        # The biases (last row and column) are not decayed: give it back.
+        velocity[-1] += decay * params[-1]
+        velocity[:-1, -1] += decay * params[:-1, -1]
+    axpy(velocity, params, 1.0)
     return squared_error
 
 
 def gibbs_chain(v, W, b_h, b_v, visible_unit, hidden_unit, n_steps, rng):
     """Run ``n_steps`` of alternating Gibbs sampling from visible states ``v``.
 
-    Returns the sampled visible states after the last step.
+    Each layer is sampled from its pre-activations. Returns the sampled
+    visible states after the last step.
     """
     hidden = get_unit(hidden_unit)
     visible = get_unit(visible_unit)
-    v = np.array(v, copy=True)
-    h = np.empty((v.shape[0], W.shape[0]), dtype=v.dtype)
+    v = np.array(v, dtype=W.dtype, order="C", copy=True)
+    h = np.empty((v.shape[0], W.shape[0]), dtype=W.dtype)
+    pre_h, pre_v = np.empty_like(h), np.empty_like(v)
     for _ in range(n_steps):
-        hidden_means(v, W, b_h, hidden_unit, out=h)
-        hidden.sample(h.copy(), rng, out=h)
-        visible_means(h, W, b_v, visible_unit, out=v)
-        visible.sample(v.copy(), rng, out=v)
+        _affine(v, W, b_h, hidden, pre_h, trans_b=True)
+        hidden.activate_and_sample_scaled(pre_h, rng, h)
+        _affine(h, W, b_v, visible, pre_v)
+        visible.activate_and_sample_scaled(pre_v, rng, v)
     return v
+
+
+def _affine(A, W, b, unit, out, trans_b=False):
+    """``unit.input_scale * (A @ op(W) + b)`` into ``out``."""
+    np.multiply(b, unit.input_scale, out=out)
+    gemm(A, W, out, alpha=unit.input_scale, beta=1.0, trans_b=trans_b)
+    return out

@@ -1,34 +1,20 @@
 """Greedy layer-wise pretraining: a stack of RBMs, each fed by the one below."""
 
-import warnings
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._rbm import RBM
-from ._units import get_unit
-from ._utils import child_seed, glorot_uniform
-from ._validation import per_layer
-
-# Learning rates from Hinton's practical guide: binary units tolerate 0.1;
-# real-valued units need far smaller steps (the 2006 autoencoder used 0.001
-# for its linear code layer).
-AUTO_LEARNING_RATES = {
-    ("bernoulli", "bernoulli"): 0.1,
-    ("gaussian", "bernoulli"): 0.01,
-}
-AUTO_LEARNING_RATE_REAL_HIDDEN = 0.001
-
-
-def auto_learning_rate(visible_unit, hidden_unit):
-    """The default CD learning rate for a layer with these unit types."""
-    return AUTO_LEARNING_RATES.get(
-        (visible_unit, hidden_unit), AUTO_LEARNING_RATE_REAL_HIDDEN
-    )
-
-
-def visible_unit_above(hidden_unit):
-    """Unit type that models a layer's hidden activations as the next layer's data."""
-    return "bernoulli" if get_unit(hidden_unit).bounded else "gaussian"
+from ._units import (
+    HIDDEN_UNITS,
+    auto_learning_rate,
+    get_unit,
+    glorot_uniform,
+    visible_unit_above,
+)
+from ._utils import child_seed
+from ._validation import per_layer, warn
 
 
 def layer_units(visible_unit, hidden_units):
@@ -64,9 +50,21 @@ def make_rbm_stack(
     """
     sizes = list(hidden_layer_sizes)
     n_layers = len(sizes)
-    hidden_units = per_layer(hidden_unit, n_layers, "hidden_unit")
-    rates = per_layer(learning_rate, n_layers, "pretrain_learning_rate")
-    epochs = per_layer(epochs, n_layers, "pretrain_epochs")
+    hidden_units = per_layer(
+        hidden_unit, n_layers, "hidden_unit", [StrOptions(set(HIDDEN_UNITS))]
+    )
+    rates = per_layer(
+        learning_rate,
+        n_layers,
+        "pretrain_learning_rate",
+        [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+    )
+    epochs = per_layer(
+        epochs,
+        n_layers,
+        "pretrain_epochs",
+        [Interval(Integral, 0, None, closed="left")],
+    )
     rbms = []
     for size, (visible, hidden), rate, n_epochs in zip(
         sizes, layer_units(visible_unit, hidden_units), rates, epochs
@@ -96,14 +94,20 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
     """Train each RBM on the hidden means of the one below it.
 
     With ``partial=True`` each RBM makes one ``partial_fit`` pass instead of a
-    full ``fit``. Only one layer's activations are kept at a time.
+    full ``fit``. Only one layer's activations are kept at a time. Ctrl-C
+    ends pretraining: the interrupted layer keeps what it learnt and the
+    layers above start untrained, as with ``pretrain_epochs=0``.
     """
     data = X
+    interrupted = False
     for depth, rbm in enumerate(rbms):
+        if interrupted:
+            rbm.set_params(n_iter=0)
         if partial:
             rbm.partial_fit(data)
         else:
             rbm.fit(data)
+            interrupted = interrupted or rbm.n_iter_ < rbm.n_iter
         if rbm.n_iter_ == 0:
             _glorot_initialise(rbm)
         else:
@@ -138,7 +142,7 @@ def _glorot_initialise(rbm):
         (n_hidden, n_visible),
         n_visible,
         n_hidden,
-        rbm.hidden_unit,
+        rbm._hidden,
         rbm._rng,
         np.float64,
     )
@@ -146,18 +150,17 @@ def _glorot_initialise(rbm):
 
 def _warn_if_collapsed(rbm, sample, depth):
     """Warn when (nearly) every binary hidden unit of a layer stays off."""
-    if rbm.hidden_unit != "bernoulli":
+    if not get_unit(rbm._hidden).bounded:
         return
     highest = rbm.transform(sample).max(axis=0)
     dead = int(np.sum(highest < 0.01))
     if dead >= 0.9 * rbm.n_components:
-        warnings.warn(
+        warn(
             f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->"
             f"{rbm.n_components}) collapsed: {dead} of its {rbm.n_components} "
             "hidden units never switch on. Lower its pretrain_learning_rate "
             "(wide layers over few inputs often need 0.01).",
             UserWarning,
-            stacklevel=4,
         )
 
 
@@ -165,7 +168,7 @@ def unroll_encoder(rbms):
     """Feed-forward weights, biases and units of the stack's up pass."""
     coefs = [rbm.components_.T.copy() for rbm in rbms]
     intercepts = [rbm.intercept_hidden_.copy() for rbm in rbms]
-    units = [rbm.hidden_unit for rbm in rbms]
+    units = [rbm._hidden for rbm in rbms]
     return coefs, intercepts, units
 
 
@@ -174,5 +177,5 @@ def unroll_decoder(rbms):
     rev = rbms[::-1]
     coefs = [rbm.components_.copy() for rbm in rev]
     intercepts = [rbm.intercept_visible_.copy() for rbm in rev]
-    units = [rbm.visible_unit for rbm in rev]
+    units = [rbm._visible for rbm in rev]
     return coefs, intercepts, units

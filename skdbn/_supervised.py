@@ -1,7 +1,5 @@
 """DBNClassifier and DBNRegressor: pretraining, a head, then fine-tuning."""
 
-import warnings
-
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -23,8 +21,9 @@ from ._training import (
     fit_lbfgs,
     make_optimizer,
 )
-from ._utils import child_seed, glorot_uniform, make_generator
-from ._validation import DTYPES, check_visible_range
+from ._units import glorot_uniform
+from ._utils import child_seed, make_generator, restore_on_error
+from ._validation import DTYPES, check_finite_output, check_visible_range, warn
 
 
 class BaseSupervisedDBN(BaseDBN):
@@ -100,8 +99,14 @@ class BaseSupervisedDBN(BaseDBN):
     # -- fitting ------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, X, y):
         """Pretrain, train the head, then fine-tune on ``(X, y)``.
+
+        Ctrl-C ends the current stage (pretraining, the head or fine-tuning)
+        with a warning and goes on to the next one, so a second Ctrl-C ends
+        fitting with a consistent model whose history is what was reached.
+        An error leaves the estimator as it was before the call.
 
         Parameters
         ----------
@@ -116,6 +121,8 @@ class BaseSupervisedDBN(BaseDBN):
             The fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "coefs_")
+        if warm:
+            self._check_structure_unchanged("fit with warm_start=True")
         X, y = self._validate_Xy(X, y, reset=not warm)
         Y = self._encode_targets(y, first_call=not warm)
         if not warm:
@@ -126,27 +133,21 @@ class BaseSupervisedDBN(BaseDBN):
         del X, Y
 
         if not warm:
-            rbms = self._pretrain(X_train, self._rng)
-            self.pretraining_curves_ = [
-                list(rbm.reconstruction_error_curve_) for rbm in rbms
-            ]
-            coefs, intercepts, units = unroll_encoder(rbms)
-            del rbms
-            self._units = units
-            self.coefs_, self.intercepts_ = coefs, intercepts
-            self._fit_head(X_train, Y_train, validation)
+            self._pretrain_and_fit_head(X_train, Y_train, validation)
         if self.fine_tune or warm:
             self._fine_tune(X_train, Y_train, validation, self.max_iter)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def partial_fit(self, X, y, **kwargs):
         """One epoch of fine-tuning over ``(X, y)``.
 
-        On the first call the RBM stack makes one pretraining pass over
-        ``X`` and a new output layer is added; every call then makes one
-        epoch of backpropagation through the whole network. Early stopping
-        does not apply.
+        The first call pretrains the stack on ``X`` (``pretrain_epochs``
+        epochs; 0 gives the Glorot start) and fits the output layer on its
+        frozen features, as ``fit`` does with the whole data; every call then
+        makes one epoch of backpropagation through the whole network. Early
+        stopping does not apply.
 
         Parameters
         ----------
@@ -168,21 +169,28 @@ class BaseSupervisedDBN(BaseDBN):
                 "'sgd' (L-BFGS works on the whole data at once)."
             )
         first_call = not hasattr(self, "coefs_")
+        if not first_call:
+            self._check_structure_unchanged("partial_fit")
         X, y = self._validate_Xy(X, y, reset=first_call)
         Y = self._encode_targets(y, first_call=first_call, **kwargs)
         if first_call:
             self._rng = make_generator(self.random_state)
-            rbms = self._pretrain(X, self._rng, partial=True)
-            self.pretraining_curves_ = [
-                list(rbm.reconstruction_error_curve_) for rbm in rbms
-            ]
-            coefs, intercepts, units = unroll_encoder(rbms)
-            W, b = self._new_output_layer(coefs[-1].shape[1], Y.shape[1])
-            self._units = units
-            self.coefs_, self.intercepts_ = coefs + [W], intercepts + [b]
-            self._reset_history()
+            self._pretrain_and_fit_head(X, Y, None)
         self._fine_tune(X, Y, None, 1, check_convergence=False)
         return self
+
+    def _pretrain_and_fit_head(self, X, Y, validation):
+        """Stages 1 and 2: a new network, pretrained, its head fitted."""
+        self._record_structure()
+        rbms = self._pretrain(X, self._rng)
+        self.pretraining_curves_ = [
+            list(rbm.reconstruction_error_curve_) for rbm in rbms
+        ]
+        coefs, intercepts, units = unroll_encoder(rbms)
+        del rbms
+        self._units = units
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        self._fit_head(X, Y, validation)
 
     def _validate_Xy(self, X, y, reset):
         X, y = validate_data(
@@ -196,13 +204,14 @@ class BaseSupervisedDBN(BaseDBN):
             y_numeric=not isinstance(self, ClassifierMixin),
             reset=reset,
         )
-        check_visible_range(X, self.visible_unit)
+        check_visible_range(X, self.visible_unit, fitting=True)
         return X, y
 
     def _split_validation(self, X, Y, y):
         if not self.early_stopping:
             return X, Y, None
         stratify = y if isinstance(self, ClassifierMixin) else None
+        self._check_validation_split(X.shape[0], stratify)
         X_train, X_val, Y_train, Y_val = train_test_split(
             X,
             Y,
@@ -210,12 +219,22 @@ class BaseSupervisedDBN(BaseDBN):
             random_state=child_seed(self._rng),
             stratify=stratify,
         )
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "early_stopping needs at least 2 validation samples; increase "
-                "validation_fraction or turn early_stopping off."
-            )
         return X_train, Y_train, (X_val, Y_val, self._validation_score)
+
+    def _check_validation_split(self, n_samples, stratify):
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        needed = 2
+        if stratify is not None:
+            needed = max(needed, len(np.unique(stratify)))
+        if n_val < needed or n_samples - n_val < needed:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction="
+                f"{self.validation_fraction} of the {n_samples} samples, "
+                f"{n_val} rows, but needs at least {needed} rows on each side "
+                "(one per class for a classifier). With this little data, "
+                "set early_stopping=False and choose max_iter by "
+                "cross-validation, or raise validation_fraction."
+            )
 
     def _new_output_layer(self, fan_in, fan_out):
         dtype = DTYPES[self.dtype]
@@ -265,12 +284,12 @@ class BaseSupervisedDBN(BaseDBN):
             max_iter=self.head_max_iter,
         )
         del features
-        if not converged and not self.fine_tune and self.head_max_iter > 0:
-            warnings.warn(
+        final_stage = not self.fine_tune or self.max_iter == 0
+        if not converged and final_stage and self.head_max_iter > 0:
+            warn(
                 f"The output layer did not converge in head_max_iter="
                 f"{self.head_max_iter} L-BFGS iterations; increase it.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         if self.verbose:
             print(
@@ -329,8 +348,8 @@ class BaseSupervisedDBN(BaseDBN):
 
     def _forward(self, X):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, convert=False)
-        return predict(self._network(), X)
+        X = self._validate_X(X, reset=False, fitting=False)
+        return check_finite_output(predict(self._network(), X), self.coefs_[0].dtype)
 
 
 @fill_doc
@@ -560,12 +579,13 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         return super().partial_fit(X, y)
 
     def _encode_targets(self, y, first_call):
-        y = np.asarray(y, dtype=DTYPES[self.dtype])
+        y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first_call:
             self._y_ndim = y.ndim
-            self._y_mean = Y.mean(axis=0)
-            scale = Y.std(axis=0)
+            # In float64: float32 targets near 1e18 overflow a float32 std.
+            self._y_mean = Y.mean(axis=0, dtype=np.float64)
+            scale = Y.std(axis=0, dtype=np.float64)
             scale[scale == 0] = 1
             self._y_scale = scale
         elif Y.shape[1] != self._y_mean.shape[0]:
@@ -573,7 +593,7 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
                 f"y has {Y.shape[1]} outputs, but the model was fitted with "
                 f"{self._y_mean.shape[0]}."
             )
-        return (Y - self._y_mean) / self._y_scale
+        return ((Y - self._y_mean) / self._y_scale).astype(DTYPES[self.dtype])
 
     @staticmethod
     def _validation_score(output, Y):

@@ -10,14 +10,12 @@ the validation score has not, and restore the best weights.
 
 import math
 import time
-import warnings
 
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._blas import axpy
-from ._momentum import DecayedMomentum
 from ._network import (
     backward,
     forward,
@@ -27,51 +25,46 @@ from ._network import (
     predict,
     weight_gradient,
 )
+from ._units import get_unit
 from ._utils import load_batch, minibatches
-from ._validation import check_finite_training
+from ._validation import (
+    check_finite_training,
+    check_training_progress,
+    warn,
+    warn_interrupted,
+)
 
 
 class SGD:
-    """Mini-batch SGD with classical momentum, fused into the gradient product.
+    """Mini-batch SGD with classical momentum.
 
     ``velocity = momentum * velocity - lr * (gradient + decay * W)``, then
-    ``W += velocity``. Each weight matrix and its velocity form a
-    :class:`~skdbn._momentum.DecayedMomentum`: the weight-gradient GEMM adds
-    ``-lr * gradient`` onto the velocity with ``beta=1`` and ``W`` is swept
-    once per step; the weights are stored over a scale, the network's
-    ``coef_scales``, which :meth:`finish` (called after every epoch) folds
-    back in.
+    ``W += velocity``; the weight-gradient product writes straight onto the
+    velocity (its ``beta`` applies the momentum). The optimizer keeps only
+    its velocities: the parameters are the network's, passed at every step,
+    so a copied, pickled or joblib-loaded model trains its own arrays.
     """
 
     def __init__(self, params, learning_rate, momentum=0.9):
         self.learning_rate = learning_rate
         self.momentum = momentum
-        n_layers = len(params) // 2
-        self.weights = [DecayedMomentum(W, np.zeros_like(W)) for W in params[:n_layers]]
-        self.bias_velocities = [np.zeros_like(b) for b in params[n_layers:]]
+        self.velocities = [np.zeros_like(p) for p in params]
 
     def start_step(self):
         pass
 
     def layer_step(self, net, i, layer_input, delta, decay):
         lr, mu = self.learning_rate, self.momentum
-        state = self.weights[i]
-        alpha, beta = state.begin_step(mu, lr * decay)
-        weight_gradient(
-            layer_input, delta, state.velocity, alpha=-lr * alpha, beta=beta
-        )
-        state.end_step()
-        net.coef_scales[i] = state.scale
-        bias_velocity = self.bias_velocities[i]
+        W, b = net.coefs[i], net.intercepts[i]
+        velocity = self.velocities[i]
+        weight_gradient(layer_input, delta, velocity, alpha=-lr, beta=mu)
+        if decay:
+            axpy(W, velocity, -lr * decay)
+        axpy(velocity, W, 1.0)
+        bias_velocity = self.velocities[len(net.coefs) + i]
         bias_velocity *= mu
         bias_velocity -= lr * delta.sum(axis=0)
-        net.intercepts[i] += bias_velocity
-
-    def finish(self, net):
-        """Leave plain weights (scale 1) and velocities between epochs."""
-        for i, state in enumerate(self.weights):
-            state.normalize()
-            net.coef_scales[i] = 1.0
+        b += bias_velocity
 
 
 class Adam:
@@ -89,9 +82,6 @@ class Adam:
 
     def start_step(self):
         self.t += 1
-
-    def finish(self, net):
-        pass
 
     def layer_step(self, net, i, layer_input, delta, decay):
         n_layers = len(net.coefs)
@@ -298,14 +288,19 @@ def run_epochs(
                         rng=rng,
                     )
                     total += value * len(rows)
-            # Plain weights again before anything else reads them.
-            state.optimizer.finish(net)
             # The L2 term at the epoch's final weights (computing it per batch
             # would cost a sweep over every weight each step).
-            epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
+            with np.errstate(over="ignore", invalid="ignore"):
+                epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
+            check_training_progress(
+                epoch_loss,
+                state.loss_curve,
+                net.params,
+                f"{label} loss",
+                learning_rate_name,
+            )
             n_run += 1
             state.n_epochs += 1
-            check_finite_training([epoch_loss], f"the {label} loss", learning_rate_name)
             message = _record_epoch(net, state, epoch_loss, validation, tol, label)
             if verbose:
                 print(f"{message}, {time.perf_counter() - start_time:.2f}s")
@@ -313,20 +308,44 @@ def run_epochs(
                 stopped = _stalled(state, n_iter_no_change, tol, verbose, label)
                 if stopped:
                     break
-    finally:
-        # Also when an epoch was cut short.
-        state.optimizer.finish(net)
+    except KeyboardInterrupt:
+        # As scikit-learn's MLP does: end this stage, keep what it reached.
+        warn_interrupted(label, n_run)
+        stopped = True
 
     if validation is not None and state.best_params is not None:
         net.set_params(state.best_params)
     if check_convergence and not stopped and n_epochs > 0:
-        warnings.warn(
+        warn(
             f"{label}: the maximum number of epochs ({n_epochs}) was reached "
             "before the optimisation converged.",
             ConvergenceWarning,
-            stacklevel=3,
         )
+    if n_run:
+        _warn_if_worse_than_constant(net, Y, state.loss_curve, label)
     return n_run
+
+
+def _warn_if_worse_than_constant(net, Y, loss_curve, label, max_rows=10000):
+    """Warn when training made the loss worse and ended above a constant model's.
+
+    The constant is the best output that ignores the input (the mean target:
+    class frequencies for a classifier), so such a network has collapsed.
+    """
+    if len(loss_curve) < 2 or loss_curve[-1] <= loss_curve[0]:
+        return
+    Y = Y[:max_rows]
+    constant = np.broadcast_to(Y.mean(axis=0), Y.shape)
+    constant_loss = get_unit(net.units[-1]).loss(constant, Y)
+    if loss_curve[-1] > constant_loss:
+        warn(
+            f"{label} ended with a training loss of {loss_curve[-1]:.4g}, worse "
+            f"than its first epoch's {loss_curve[0]:.4g} and than the "
+            f"{constant_loss:.4g} of a constant prediction: the network has "
+            "collapsed. Lower learning_rate_init (or momentum), or use "
+            "solver='adam'.",
+            UserWarning,
+        )
 
 
 def fit_lbfgs(
@@ -340,6 +359,8 @@ def fit_lbfgs(
     tol=1e-6,
     chunk_size=8192,
     loss_curve=None,
+    label="output layer",
+    learning_rate_name="alpha",
 ):
     """Fit ``net`` on all of ``(X, Y)`` at once with L-BFGS.
 
@@ -395,22 +416,36 @@ def fit_lbfgs(
         return total, np.concatenate([g.ravel() for g in grads])
 
     theta0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
-    with np.errstate(over="ignore", under="ignore"):
-        result = minimize(
-            loss_and_grad,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-10},
-            callback=None
-            if loss_curve is None
-            else lambda intermediate_result: loss_curve.append(
-                float(intermediate_result.fun)
-            ),
-        )
-    unpack(result.x)
-    check_finite_training([result.fun], "the output layer's loss", "alpha")
-    return int(result.nit), float(result.fun), bool(result.success)
+    history = [] if loss_curve is None else loss_curve
+    best = {"fun": np.inf, "x": theta0}
+
+    def record(intermediate_result):
+        history.append(float(intermediate_result.fun))
+        if intermediate_result.fun < best["fun"]:
+            best["fun"] = intermediate_result.fun
+            best["x"] = np.array(intermediate_result.x, copy=True)
+
+    try:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            result = minimize(
+                loss_and_grad,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-10},
+                callback=record,
+            )
+        n_iter, value, theta = int(result.nit), float(result.fun), result.x
+        converged = bool(result.success)
+    except KeyboardInterrupt:
+        # End here with the best iterate so far, as the mini-batch loop does.
+        warn_interrupted(label, len(history), what="iterations")
+        n_iter, value, theta, converged = len(history), best["fun"], best["x"], True
+        if not history:
+            value = float(loss_and_grad(theta0)[0])
+    unpack(theta)
+    check_finite_training([value, *params], f"the {label} loss", learning_rate_name)
+    return n_iter, float(value), converged
 
 
 def run_lbfgs(net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label):
@@ -424,15 +459,15 @@ def run_lbfgs(net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label):
         max_iter=max_iter,
         tol=1e-5,
         loss_curve=state.loss_curve,
+        label=label,
     )
     state.best_loss = min(state.best_loss, value)
     if verbose:
         print(f"[{label}] {n_iter} L-BFGS iterations, loss {value:.5f}")
     if not converged and max_iter > 0:
-        warnings.warn(
+        warn(
             f"{label}: L-BFGS did not converge in max_iter={max_iter} iterations.",
             ConvergenceWarning,
-            stacklevel=3,
         )
     return n_iter
 

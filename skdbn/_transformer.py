@@ -16,8 +16,13 @@ from ._network import Network, predict
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import TrainingState, fine_tune_network, make_optimizer
 from ._units import HIDDEN_UNITS
-from ._utils import child_seed, make_generator
-from ._validation import DTYPES, check_activations, per_layer
+from ._utils import child_seed, make_generator, restore_on_error
+from ._validation import (
+    check_activations,
+    check_finite_output,
+    check_sampling_params,
+    per_layer,
+)
 
 
 @fill_doc
@@ -161,8 +166,13 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, X, y=None):
         """Pretrain the stack on ``X``, then fine-tune it if asked.
+
+        Ctrl-C ends the current stage (pretraining or fine-tuning) with a
+        warning and goes on to the next, leaving a consistent model; an
+        error leaves the estimator as it was before the call.
 
         Parameters
         ----------
@@ -176,8 +186,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self : DBNTransformer
             The fitted transformer.
         """
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=True, fitting=True)
         self._rng = make_generator(self.random_state)
+        self._record_structure()
         validation = None
         if self.fine_tune and self.early_stopping:
             X, X_val = train_test_split(
@@ -192,17 +203,23 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.loss_curve_ = []
         self.validation_scores_ = [] if validation is not None else None
         self.n_iter_ = self.rbms_[-1].n_iter_
+        self._fine_tuning_state = None
         if self.fine_tune == "autoencoder":
-            self.n_iter_ = self._fine_tune(X, validation)
+            self.n_iter_ = self._fine_tune(X, validation, self.max_iter)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def partial_fit(self, X, y=None):
-        """One pass of CD over ``X`` for every layer, lowest first.
+        """Train on one chunk of data.
 
-        Each RBM is updated on the hidden means of the layer below, as
-        updated by this same call, so the stack can be pretrained on data
-        that arrives in chunks. Autoencoder fine-tuning is not applied.
+        Without fine-tuning, each call makes one pass of CD over ``X`` for
+        every layer, lowest first, each RBM on the hidden means of the layer
+        below as updated by this same call, so the stack is pretrained on
+        data that arrives in chunks. With ``fine_tune="autoencoder"`` the
+        first call pretrains the stack on ``X`` as ``fit`` does, and every
+        call makes one epoch of autoencoder fine-tuning, continuing from the
+        fine-tuned weights (``rbms_`` stay as pretrained).
 
         Parameters
         ----------
@@ -216,13 +233,30 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self : DBNTransformer
             The updated transformer.
         """
+        if self.fine_tune == "autoencoder" and self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit needs a mini-batch solver; use solver='adam' or "
+                "'sgd' (L-BFGS works on the whole data at once)."
+            )
         first_call = not hasattr(self, "rbms_")
-        X = self._validate_X(X, reset=first_call)
+        if not first_call:
+            self._check_structure_unchanged("partial_fit")
+        X = self._validate_X(X, reset=first_call, fitting=True)
         if first_call:
             self._rng = make_generator(self.random_state)
-            self.rbms_ = self._make_rbms(self._rng)
+            self._record_structure()
             self.loss_curve_ = []
             self.validation_scores_ = None
+            self._fine_tuning_state = None
+            self.n_iter_ = 0
+        if self.fine_tune == "autoencoder":
+            if first_call:
+                self.rbms_ = self._pretrain(X, self._rng)
+                self._unroll()
+            self.n_iter_ += self._fine_tune(X, None, 1, check_convergence=False)
+            return self
+        if first_call:
+            self.rbms_ = self._make_rbms(self._rng)
         pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
         self._unroll()
         self.n_iter_ = self.rbms_[-1].n_iter_
@@ -242,8 +276,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             Top-layer activations.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, convert=False)
-        return predict(self._encoder(), X)
+        X = self._validate_X(X, reset=False, fitting=False)
+        return check_finite_output(predict(self._encoder(), X), self.coefs_[0].dtype)
 
     def inverse_transform(self, X):
         """Down pass: reconstruct the data from top-layer activations.
@@ -260,8 +294,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         """
         check_is_fitted(self)
         n_codes = self.coefs_[len(self.rbms_)].shape[0]
-        H = check_activations(X, n_codes, DTYPES[self.dtype], "top-layer activations")
-        return predict(self._decoder(), H)
+        dtype = self.coefs_[0].dtype
+        H = check_activations(X, n_codes, dtype, "top-layer activations")
+        return check_finite_output(predict(self._decoder(), H), dtype)
 
     def score(self, X, y=None):
         """Negative mean reconstruction error of ``X`` (higher is better).
@@ -283,24 +318,27 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             Minus the mean squared reconstruction error per row.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, fitting=False)
         reconstruction = predict(self._autoencoder(), X)
-        return self._validation_score(
-            reconstruction, X.toarray() if hasattr(X, "toarray") else X
-        )
+        check_finite_output(reconstruction, reconstruction.dtype)
+        X = X.toarray() if hasattr(X, "toarray") else X
+        return self._validation_score(reconstruction, X.astype(reconstruction.dtype))
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
-        """Draw data from the model.
+        """Draw data from the pretrained generative model.
 
         Runs alternating Gibbs sampling in the top RBM from random states,
-        then one deterministic down pass through the layers below.
+        then one deterministic down pass through the layers below. It uses
+        the pretrained RBMs (``rbms_``), the DBN's generative model:
+        autoencoder fine-tuning trains ``coefs_`` for reconstruction and does
+        not change what ``sample`` draws.
 
         Parameters
         ----------
         n_samples : int, default=1
-            Number of independent chains.
+            Number of independent chains, at least 1.
         n_gibbs_steps : int, default=1000
-            Gibbs steps in the top RBM.
+            Gibbs steps in the top RBM, at least 1.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains.
 
@@ -310,6 +348,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             Visible means of the sampled states.
         """
         check_is_fitted(self)
+        check_sampling_params(n_samples, n_gibbs_steps)
         top = self.rbms_[-1]
         visible_top = top.sample(
             n_samples, n_gibbs_steps=n_gibbs_steps, random_state=random_state
@@ -367,34 +406,42 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
     def _validation_score(output, X):
         return -float(np.mean(np.sum((X - output) ** 2, axis=1)))
 
-    def _fine_tune(self, X, validation):
+    def _structure(self):
+        return {**super()._structure(), "fine_tune": self.fine_tune}
+
+    def _fine_tune(self, X, validation, n_epochs, check_convergence=True):
         net = self._autoencoder()
-        state = TrainingState(
-            make_optimizer(
-                self.solver, net.params, self.learning_rate_init, self.momentum
-            ),
-            schedule=self.learning_rate,
-            horizon=self.max_iter,
-        )
+        state = self._fine_tuning_state
+        if state is None or check_convergence:
+            state = TrainingState(
+                make_optimizer(
+                    self.solver, net.params, self.learning_rate_init, self.momentum
+                ),
+                schedule=self.learning_rate,
+                horizon=self.max_iter,
+            )
+        n_before = len(state.loss_curve)
         n_run = fine_tune_network(
             net,
             X,
             X.toarray() if hasattr(X, "toarray") else X,
             state,
             solver=self.solver,
-            n_epochs=self.max_iter,
+            n_epochs=n_epochs,
             batch_size=self.batch_size,
             rng=self._rng,
             alpha=self.alpha,
             validation=validation,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
+            check_convergence=check_convergence,
             verbose=self.verbose,
             label="autoencoder fine-tuning",
         )
-        self.loss_curve_ = state.loss_curve
+        self._fine_tuning_state = state
+        self.loss_curve_.extend(state.loss_curve[n_before:])
         if validation is not None:
-            self.validation_scores_ = state.validation_scores
+            self.validation_scores_ = list(state.validation_scores)
         return n_run
 
     def __sklearn_tags__(self):

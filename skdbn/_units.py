@@ -1,14 +1,21 @@
 """Unit types shared by the RBM layers and the unrolled network.
 
-Each unit type knows how to turn a pre-activation into its mean (in place),
-how to draw a sample around that mean, how to scale a back-propagated error
-by its derivative, and its contribution to an RBM's free energy. The RBM
-numerics and the feed-forward network both go through these objects, so a
-unit type is written once.
+A unit type knows everything that depends on it, so no other module compares
+unit names: how a pre-activation becomes its mean (in place), how a sample is
+drawn from the pre-activation, how a back-propagated error is scaled by its
+derivative, its term of an RBM's free energy, its loss as an output layer,
+its initialisation, the biases it starts from as a visible layer and the data
+range it models.
+
+Every method that takes a pre-activation ``pre`` also has a ``*_scaled``
+form taking ``input_scale * pre``: a matrix product applies that factor for
+free through its ``alpha``, which saves the logistic function a pass (it is
+computed as ``0.5 * tanh(0.5 * x) + 0.5``).
 """
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import log_ndtr
 
 from ._blas import gemm
 
@@ -24,11 +31,11 @@ def logistic_inplace(x):
     return _logistic_of_half(x)
 
 
-def _logistic_of_half(half_x, sign=1.0):
-    """``sign`` times the logistic function of ``x``, in place, given ``0.5 * x``."""
+def _logistic_of_half(half_x):
+    """The logistic function of ``x``, in place, given ``0.5 * x``."""
     np.tanh(half_x, out=half_x)
-    half_x *= 0.5 * sign
-    half_x += 0.5 * sign
+    half_x *= 0.5
+    half_x += 0.5
     return half_x
 
 
@@ -56,39 +63,116 @@ def softplus(x):
     return np.logaddexp(0, x)
 
 
-class Unit:
-    """What every unit type shares.
+def _row_sum_of_squares(x):
+    return np.einsum("ij,ij->i", x, x)
 
-    ``activate_scaled`` is ``activate`` for a pre-activation already
-    multiplied by ``input_scale``: a matrix product can apply that factor
-    for free (its ``alpha``), which saves the logistic function a pass. Its
-    ``sign=-1`` negates the result, free for the logistic (the CD gradient
-    product takes the negative phase negated).
+
+class Unit:
+    """What every unit type shares; subclasses fill in their own knowledge.
+
+    Attributes
+    ----------
+    name : str
+        The name the estimators' parameters use.
+    input_scale : float
+        Factor the ``*_scaled`` methods expect their pre-activation times.
+    bounded : bool
+        Whether means lie in [0, 1]: a layer above such units models them as
+        Bernoulli visible units, otherwise as Gaussian ones.
+    glorot_factor : float
+        Weights of a layer of these units start uniform in ``+-sqrt(factor /
+        (fan_in + fan_out))`` without pretraining: 2 for logistic units, 6
+        otherwise (Glorot & Bengio, 2010; scikit-learn's MLP).
     """
 
     input_scale = 1.0
+    bounded = False
+    glorot_factor = 6.0
 
-    def activate_scaled(self, pre, sign=1.0):
-        out = self.activate(pre)
-        if sign != 1:
-            out *= sign
+    def activate(self, pre):
+        """Turn the pre-activation into the mean, in place."""
+        return self.activate_scaled(self._scaled(pre))
+
+    def activate_scaled(self, scaled):
+        """:meth:`activate` of ``scaled = input_scale * pre``, in place."""
+        raise NotImplementedError
+
+    def sample(self, pre, rng, out=None):
+        """A sample of each unit given its pre-activation (``pre`` is kept)."""
+        scaled = self._scaled(pre.copy())
+        if out is None:
+            out = np.empty_like(pre)
+        self.activate_and_sample_scaled(scaled, rng, out)
         return out
+
+    def activate_and_sample_scaled(self, scaled, rng, out):
+        """Means into ``scaled`` (in place) and a sample into ``out``.
+
+        ``scaled`` holds ``input_scale`` times the pre-activation; ``out``
+        must be another array of the same shape.
+        """
+        raise NotImplementedError
+
+    def scale_by_derivative(self, delta, activation):
+        """Multiply a back-propagated error by the derivative, in place."""
+        raise NotImplementedError
+
+    def free_energy_term(self, pre):
+        """``-log`` of the integral over a row's units of ``exp(h * pre)``.
+
+        The hidden units' part of an RBM's free energy, per row, up to an
+        additive constant.
+        """
+        raise NotImplementedError(f"{self.name} units have no free energy")
+
+    def loss(self, output, Y):
+        """Mean over rows of this output layer's loss summed over outputs."""
+        raise ValueError(f"no loss is defined for {self.name!r} output units")
+
+    # What a visible layer of these units needs.
+
+    def visible_energy(self, V, b_v):
+        """The visible units' part of the free energy of each row of ``V``."""
+        raise NotImplementedError(f"{self.name} units cannot be visible")
+
+    def initial_visible_bias(self, column_means):
+        """Visible biases to start from, given the data's column means."""
+        raise NotImplementedError(f"{self.name} units cannot be visible")
+
+    def range_problem(self, low, high):
+        """Why data in ``[low, high]`` does not suit these units, or None."""
+        return None
+
+    def untrainable(self, values, low, high):
+        """Why these values (with a :meth:`range_problem`) cannot be trained on."""
+        return None
+
+    def _scaled(self, pre):
+        if self.input_scale != 1:
+            pre *= self.input_scale
+        return pre
 
 
 class BernoulliUnit(Unit):
     """Binary stochastic units with logistic mean (the classic RBM unit)."""
 
     name = "bernoulli"
-    bounded = True  # means lie in [0, 1]
+    bounded = True
     input_scale = 0.5
+    glorot_factor = 2.0
 
-    def activate(self, pre):
-        return logistic_inplace(pre)
+    # Integer data past [0, 1] by more than COUNTS_BEYOND are raw counts or
+    # 0-255 pixels; any data past it by more than ANY_BEYOND is unscaled. CD
+    # cannot train binary units on either: every hidden unit saturates and
+    # the layer outputs the same for every row.
+    COUNTS_BEYOND = 10.0
+    ANY_BEYOND = 1000.0
 
-    def activate_scaled(self, pre, sign=1.0):
-        return _logistic_of_half(pre, sign)
+    def activate_scaled(self, scaled):
+        return _logistic_of_half(scaled)
 
-    def sample(self, mean, rng, out):
+    def activate_and_sample_scaled(self, scaled, rng, out):
+        mean = self.activate_scaled(scaled)
         uniform(rng, out)
         np.less(out, mean, out=out)  # writes 0.0/1.0 in the float buffer
         return out
@@ -102,64 +186,113 @@ class BernoulliUnit(Unit):
         # -log sum_h exp(h * pre) over h in {0, 1}
         return -softplus(pre).sum(axis=1)
 
+    def loss(self, output, Y):
+        eps = np.finfo(output.dtype).eps
+        p = np.clip(output, eps, 1 - eps)
+        return -float(np.sum(Y * np.log(p) + (1 - Y) * np.log1p(-p))) / len(output)
+
+    def visible_energy(self, V, b_v):
+        return -(V @ b_v)
+
+    def initial_visible_bias(self, column_means):
+        # Hinton's practical guide §8: log(p / (1 - p)) of the data.
+        p = np.clip(column_means, 1e-3, 1 - 1e-3)
+        return np.log(p / (1 - p))
+
+    def untrainable(self, values, low, high):
+        if low < -self.ANY_BEYOND or high > 1 + self.ANY_BEYOND:
+            return "Values this far from [0, 1] cannot be trained on."
+        if (low < -self.COUNTS_BEYOND or high > 1 + self.COUNTS_BEYOND) and (
+            np.array_equal(values, np.trunc(values))
+        ):
+            return (
+                "These whole numbers look like raw counts or pixel intensities, "
+                "which binary units cannot be trained on: divide by the "
+                "largest possible value (X / 255 for 8-bit images)."
+            )
+        return None
+
+    def range_problem(self, low, high):
+        if low >= 0 and high <= 1:
+            return None
+        return (
+            f"Bernoulli visible units model values in [0, 1], but the data "
+            f"range over [{low:.4g}, {high:.4g}]. Scale it with "
+            "sklearn.preprocessing.MinMaxScaler(clip=True), or standardise it "
+            "and use visible_unit='gaussian'."
+        )
+
 
 class GaussianUnit(Unit):
     """Linear units with unit-variance Gaussian noise.
 
     Used for real-valued (standardised) visible data and for the linear code
-    layer of a deep autoencoder (Hinton & Salakhutdinov, 2006).
+    layer of a deep autoencoder (Hinton & Salakhutdinov, 2006). Given its
+    input ``x`` a unit is ``N(x, 1)``: the energy term ``h**2 / 2 - x * h``.
     """
 
     name = "gaussian"
-    bounded = False
 
-    def activate(self, pre):
-        return pre
+    def activate_scaled(self, scaled):
+        return scaled
 
-    def sample(self, mean, rng, out):
+    def activate_and_sample_scaled(self, scaled, rng, out):
         rng.standard_normal(dtype=out.dtype, out=out)
-        out += mean
+        out += scaled
         return out
 
     def scale_by_derivative(self, delta, activation):
         return delta
 
     def free_energy_term(self, pre):
-        # -log of the Gaussian integral over h, up to a constant
-        return -0.5 * np.einsum("ij,ij->i", pre, pre)
+        # -log of the integral of exp(h * pre - h**2 / 2) over the real line,
+        # sqrt(2 pi) exp(pre**2 / 2), without the constant.
+        return -0.5 * _row_sum_of_squares(pre)
+
+    def loss(self, output, Y):
+        diff = output - Y
+        return 0.5 * float(np.vdot(diff, diff)) / len(output)
+
+    def visible_energy(self, V, b_v):
+        return 0.5 * _row_sum_of_squares(V - b_v)
+
+    def initial_visible_bias(self, column_means):
+        return column_means
 
 
 class ReLUUnit(Unit):
     """Noisy rectified linear units (Nair & Hinton, 2010).
 
-    The mean is ``max(0, x)``; a sample is ``max(0, x + N(0, sigmoid(x)))``.
+    The mean is ``max(0, x)``; a sample is ``max(0, x + N(0, sigmoid(x)))``,
+    drawn from the pre-activation ``x``. For the free energy the unit is a
+    rectified Gaussian unit, energy ``h**2 / 2 - x * h`` for ``h >= 0``,
+    whose integral has a closed form; Nair & Hinton's sampler approximates
+    that family rather than matching its conditional exactly.
     """
 
     name = "relu"
-    bounded = False
 
-    def activate(self, pre):
-        return np.maximum(pre, 0, out=pre)
+    def activate_scaled(self, scaled):
+        return np.maximum(scaled, 0, out=scaled)
 
-    def sample(self, mean, rng, out):
-        # The noise variance is sigmoid(x) of the pre-activation; for x > 0 the
-        # mean equals x, and where x <= 0 the logistic of 0 (0.5) bounds it.
+    def activate_and_sample_scaled(self, scaled, rng, out):
         rng.standard_normal(dtype=out.dtype, out=out)
-        variance = logistic_inplace(mean.copy())
-        np.sqrt(variance, out=variance)
-        out *= variance
-        out += mean
-        return np.maximum(out, 0, out=out)
+        std = logistic_inplace(scaled.copy())  # noise variance sigmoid(x)
+        np.sqrt(std, out=std)
+        out *= std
+        out += scaled
+        np.maximum(out, 0, out=out)
+        self.activate_scaled(scaled)
+        return out
 
     def scale_by_derivative(self, delta, activation):
         delta *= activation > 0
         return delta
 
     def free_energy_term(self, pre):
-        # Treat the rectified unit as a Gaussian unit clipped at zero: the
-        # integral over h >= 0 of exp(h * pre - h^2 / 2).
-        positive = np.maximum(pre, 0)
-        return -0.5 * np.einsum("ij,ij->i", positive, positive)
+        # -log of the integral over h >= 0 of exp(h * pre - h**2 / 2), which
+        # is sqrt(2 pi) exp(pre**2 / 2) Phi(pre), without the constant.
+        return -(0.5 * _row_sum_of_squares(pre) + log_ndtr(pre).sum(axis=1))
 
 
 class SoftmaxUnit(Unit):
@@ -168,11 +301,15 @@ class SoftmaxUnit(Unit):
     name = "softmax"
     bounded = True
 
-    def activate(self, pre):
-        pre -= pre.max(axis=1, keepdims=True)
-        np.exp(pre, out=pre)
-        pre /= pre.sum(axis=1, keepdims=True)
-        return pre
+    def activate_scaled(self, scaled):
+        scaled -= scaled.max(axis=1, keepdims=True)
+        np.exp(scaled, out=scaled)
+        scaled /= scaled.sum(axis=1, keepdims=True)
+        return scaled
+
+    def loss(self, output, Y):
+        eps = np.finfo(output.dtype).eps
+        return -float(np.sum(Y * np.log(np.clip(output, eps, None)))) / len(output)
 
 
 UNITS = {
@@ -185,33 +322,62 @@ VISIBLE_UNITS = ("bernoulli", "gaussian")
 HIDDEN_UNITS = ("bernoulli", "gaussian", "relu")
 
 
-def get_unit(name):
-    """Return the shared unit object called ``name``."""
-    return UNITS[name]
+def get_unit(unit):
+    """The shared unit object called ``unit`` (a unit object passes through)."""
+    return UNITS[unit] if isinstance(unit, str) else unit
 
 
-def activate_affine(A, W, b, unit, *, trans_b=False, out=None, coef_scale=1.0):
-    """``unit``'s activation of ``A @ op(coef_scale * W) + b``, dense or CSR ``A``.
+def visible_unit_above(hidden_unit):
+    """Unit type modelling a layer's hidden activations as the next layer's data."""
+    return "bernoulli" if get_unit(hidden_unit).bounded else "gaussian"
+
+
+# CD learning rates from Hinton's practical guide: binary units tolerate 0.1;
+# real-valued units need far smaller steps (the 2006 autoencoder used 0.001
+# for its linear code layer).
+AUTO_LEARNING_RATES = {
+    ("bernoulli", "bernoulli"): 0.1,
+    ("gaussian", "bernoulli"): 0.01,
+}
+AUTO_LEARNING_RATE_REAL_HIDDEN = 0.001
+
+
+def auto_learning_rate(visible_unit, hidden_unit):
+    """The default CD learning rate for a layer with these unit types."""
+    return AUTO_LEARNING_RATES.get(
+        (visible_unit, hidden_unit), AUTO_LEARNING_RATE_REAL_HIDDEN
+    )
+
+
+def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype):
+    """Weights drawn as scikit-learn's ``MLPClassifier`` draws them.
+
+    Uniform in ``+-sqrt(factor / (fan_in + fan_out))``, the factor being
+    ``unit``'s :attr:`Unit.glorot_factor` (Glorot & Bengio, 2010).
+    """
+    bound = np.sqrt(get_unit(unit).glorot_factor / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
+
+
+def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
+    """``unit``'s activation of ``A @ op(W) + b``, dense or CSR ``A``.
 
     ``op(W)`` is ``W.T`` when ``trans_b``. The result goes into ``out`` when
     given. Dense products go through the training BLAS (:mod:`skdbn._blas`).
     BLAS with ``beta=0`` first zeroes its output, so the product starts from
     the biases with ``beta=1`` instead, which saves that pass and the bias
-    addition's; its ``alpha`` applies ``coef_scale`` and the unit's
-    ``input_scale``.
+    addition's; its ``alpha`` applies the unit's ``input_scale``.
     """
-    unit = get_unit(unit) if isinstance(unit, str) else unit
+    unit = get_unit(unit)
     if out is None:
         n_out = W.shape[0] if trans_b else W.shape[1]
         out = np.empty((A.shape[0], n_out), dtype=W.dtype)
     scale = unit.input_scale
     if sp.issparse(A):
         out[...] = A @ (W.T if trans_b else W)
-        if coef_scale != 1:
-            out *= coef_scale
         out += b
         out *= scale
     else:
         np.multiply(b, scale, out=out)
-        gemm(A, W, out, alpha=scale * coef_scale, beta=1.0, trans_b=trans_b)
+        gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
     return unit.activate_scaled(out)

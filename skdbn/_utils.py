@@ -1,5 +1,8 @@
 """Small helpers shared by the estimators."""
 
+import copy
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
@@ -50,12 +53,27 @@ def load_batch(X, rows, out):
     return out
 
 
-def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype):
-    """Weights drawn as scikit-learn's ``MLPClassifier`` draws them.
+def restore_on_error(method):
+    """Make a training method leave the estimator as it was when it raises.
 
-    Uniform in ``+-sqrt(factor / (fan_in + fan_out))`` with factor 2 for
-    logistic (Bernoulli) units and 6 otherwise (Glorot & Bengio, 2010).
+    The fitted state (every attribute that is not a constructor parameter)
+    is copied before the call and put back if the call raises, so a failed
+    ``fit`` or ``partial_fit`` (bad data, a diverged run) never leaves a
+    half-updated model. Ctrl-C is not an error here: the training loops
+    catch it and end their stage with a consistent model.
     """
-    factor = 2.0 if unit == "bernoulli" else 6.0
-    bound = np.sqrt(factor / (fan_in + fan_out))
-    return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        params = set(self.get_params(deep=False))
+        saved = {k: v for k, v in self.__dict__.items() if k not in params}
+        saved = copy.deepcopy(saved)
+        try:
+            return method(self, *args, **kwargs)
+        except Exception:
+            for key in [k for k in self.__dict__ if k not in params]:
+                del self.__dict__[key]
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper

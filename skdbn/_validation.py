@@ -1,31 +1,81 @@
-"""Input and training checks shared by every estimator."""
+"""Input, parameter and training checks shared by every estimator."""
+
+import os
+import sys
+import warnings
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
+from sklearn.utils._param_validation import InvalidParameterError, make_constraint
 from sklearn.utils.validation import check_array, validate_data
+
+from ._units import get_unit
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
+# A loss that grows this many times above its first epoch's (or a batch's
+# reconstruction error above the epoch's first batches') is diverging, even
+# while every number is still finite.
+DIVERGENCE_FACTOR = 1e3
+# Losses this small are noise-level: growth from below it is not divergence.
+DIVERGENCE_FLOOR = 1e-2
+
 
 class TrainingDivergedError(FloatingPointError):
-    """Training produced non-finite weights or losses.
+    """Training diverged: its loss exploded or its weights became non-finite.
 
-    Raised instead of returning a model full of NaN; the usual cure is a
-    smaller learning rate.
+    Raised instead of returning a model full of NaN or of huge weights; the
+    message names the learning rate to lower. The estimator is left as it
+    was before the call.
     """
 
 
-def check_visible_range(X, visible_unit):
-    """Reject non-finite data, and data that Bernoulli visible units cannot model.
+_PACKAGE_DIRS = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (sys.modules[__name__.rpartition(".")[0]], sklearn)
+)
 
-    One minimum and one maximum find both problems, so the estimators ask
-    ``validate_data`` not to make its own separate pass for NaN and infinity.
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` attributed to the first caller outside skdbn and sklearn.
+
+    The estimators reach their warnings through several layers (scikit-learn's
+    fit context, pipelines, the training loops), so a fixed stacklevel would
+    point inside a library.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def warn_interrupted(label, n_done, what="epochs"):
+    """The warning for a training stage ended early by Ctrl-C."""
+    warn(
+        f"Training interrupted by the user: {label} stopped after {n_done} "
+        f"complete {what}; the model keeps the weights it had reached.",
+        UserWarning,
+    )
+
+
+def check_visible_range(X, visible_unit, *, fitting):
+    """Reject non-finite data; at fit, warn about data the units do not model.
+
+    A unit type says which data it models (``range_problem``): data past that
+    range is computed at predict time, warned about once at fit, and refused
+    at fit only when training cannot work on it (0-255 pixels, say; see the
+    unit's ``untrainable``). One minimum and one maximum find every problem, so the
+    estimators ask ``validate_data`` not to make its own pass for NaN.
     """
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return
     with np.errstate(invalid="ignore"):
         low, high = np.min(values), np.max(values)
+    if sp.issparse(X) and values.size < X.shape[0] * X.shape[1]:
+        low, high = min(low, 0), max(high, 0)  # the implicit zeros
     if np.isnan(low) or np.isnan(high):
         raise ValueError(
             "Input X contains NaN. Impute or drop the missing values first, "
@@ -36,33 +86,36 @@ def check_visible_range(X, visible_unit):
             "Input X contains infinity or a value too large for its dtype. "
             "Remove or clip those values first."
         )
-    if visible_unit == "bernoulli" and (low < 0 or high > 1):
-        raise ValueError(
-            f"Input values must lie in [0, 1] for Bernoulli visible units, but "
-            f"they range over [{low:.4g}, {high:.4g}]. Scale the data with "
-            "sklearn.preprocessing.MinMaxScaler(clip=True), or standardise it "
-            "and use visible_unit='gaussian'."
-        )
+    if not fitting:
+        return
+    unit = get_unit(visible_unit)
+    problem = unit.range_problem(float(low), float(high))
+    if problem is None:
+        return
+    reason = unit.untrainable(values, low, high)
+    if reason is not None:
+        raise ValueError(f"{problem} {reason}")
+    warn(problem + " Fitting goes on with the values as they are.", UserWarning)
 
 
-def validate_visible_data(estimator, X, *, reset, convert=True):
+def validate_visible_data(estimator, X, *, reset, fitting):
     """``validate_data`` for data entering the visible layer, plus its checks.
 
-    With ``convert`` the data becomes the estimator's dtype (fitting).
-    Prediction paths pass ``convert=False``: float input stays as it is and
-    is converted chunk by chunk later, so memory does not grow with a float32
-    copy of the whole input.
+    Fitting converts the data to the estimator's dtype. Prediction paths keep
+    any real dtype (uint8 images stay uint8): the network converts them block
+    by block, so memory does not grow with a float copy of the whole input.
     """
-    dtype = DTYPES[estimator.dtype] if convert else (np.float32, np.float64)
     X = validate_data(
         estimator,
         X,
         accept_sparse="csr",
-        dtype=dtype,
+        dtype=DTYPES[estimator.dtype] if fitting else "numeric",
         ensure_all_finite=False,  # check_visible_range does it in one pass
         reset=reset,
     )
-    check_visible_range(X, estimator.visible_unit)
+    if X.dtype == bool:
+        X = X.view(np.uint8)
+    check_visible_range(X, estimator.visible_unit, fitting=fitting)
     return X
 
 
@@ -77,6 +130,17 @@ def check_activations(H, n_expected, dtype, what):
     return H
 
 
+def check_finite_output(out, dtype):
+    """Refuse to return non-finite output computed from finite input."""
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"The input's values are too large for a {np.dtype(dtype).name} "
+            "model: its activations overflowed. Scale the input as the "
+            "training data was scaled, or fit with dtype='float64'."
+        )
+    return out
+
+
 def check_finite_training(values, what, learning_rate_name="learning_rate"):
     """Raise :class:`TrainingDivergedError` if any array in ``values`` is not finite."""
     for value in values:
@@ -88,14 +152,53 @@ def check_finite_training(values, what, learning_rate_name="learning_rate"):
             )
 
 
-def per_layer(value, n_layers, name):
-    """Expand a scalar to one value per layer, or check a sequence's length."""
+def check_training_progress(loss, history, params, what, learning_rate_name):
+    """Raise :class:`TrainingDivergedError` on a non-finite or exploding loss.
+
+    ``history`` holds the earlier values of the loss (per epoch); the loss
+    explodes when it exceeds :data:`DIVERGENCE_FACTOR` times the first of
+    them (or :data:`DIVERGENCE_FLOOR`, whichever is larger). ``params`` are
+    checked for non-finite values.
+    """
+    check_finite_training([loss, *params], f"the {what}", learning_rate_name)
+    if history:
+        reference = max(history[0], DIVERGENCE_FLOOR)
+        if loss > DIVERGENCE_FACTOR * reference:
+            raise TrainingDivergedError(
+                f"Training diverged: the {what} grew from {history[0]:.4g} "
+                f"to {loss:.4g}. Lower {learning_rate_name} (a factor of 10 is "
+                "a good first step)."
+            )
+
+
+def check_sampling_params(n_samples, n_gibbs_steps):
+    """Validate the counts given to a ``sample`` method."""
+    for name, value in (("n_samples", n_samples), ("n_gibbs_steps", n_gibbs_steps)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(f"{name} must be an int of at least 1, got {value!r}.")
+
+
+def per_layer(value, n_layers, name, constraints=()):
+    """One value per layer: a scalar repeated, or a checked sequence.
+
+    Each entry must satisfy one of ``constraints`` (scikit-learn parameter
+    constraints, as for the scalar form), so per-layer lists are validated
+    as strictly as single values.
+    """
     if isinstance(value, (str, int, float, np.integer, np.floating)):
-        return [value] * n_layers
-    values = list(value)
-    if len(values) != n_layers:
-        raise ValueError(
-            f"{name} has {len(values)} entries but there are {n_layers} hidden "
-            f"layers; give one value for all layers or one per layer."
-        )
+        values = [value] * n_layers
+    else:
+        values = list(value)
+        if len(values) != n_layers:
+            raise ValueError(
+                f"{name} has {len(values)} entries but there are {n_layers} "
+                "hidden layers; give one value for all layers or one per layer."
+            )
+    checks = [make_constraint(c) for c in constraints]
+    for entry in values:
+        if checks and not any(c.is_satisfied_by(entry) for c in checks):
+            allowed = " or ".join(str(c) for c in checks)
+            raise InvalidParameterError(
+                f"Every entry of {name} must be {allowed}; got {entry!r}."
+            )
     return values

@@ -202,7 +202,8 @@ def test_classifier_partial_fit(digits):
         ):
             clf.partial_fit(X_chunk, y_chunk, classes=classes)
     assert clf.n_iter_ == 45
-    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    # The first pass over the three chunks against the last.
+    assert np.mean(clf.loss_curve_[-3:]) < np.mean(clf.loss_curve_[:3])
     assert clf.score(X_test, y_test) > 0.85
     with pytest.raises(ValueError, match="absent from classes_"):
         clf.partial_fit(X_train[:5], np.full(5, 11))
@@ -336,15 +337,14 @@ def test_divergence_raises_with_a_hint(digits):
         reg.fit(X_train, y_train)
 
 
-def test_a_huge_sgd_step_does_not_break_the_momentum_bookkeeping(digits):
-    # lr * alpha / batch_size passes 1: the weight decay alone overshoots,
-    # the regime where the momentum's scaled form would divide by zero.
+def test_a_huge_sgd_step_raises_and_leaves_no_model(digits):
     X_train, _, y_train, _ = digits
     clf = DBNClassifier(
         (8,), solver="sgd", learning_rate_init=1e6, pretrain_epochs=1, random_state=0
     )
-    clf.fit(X_train, y_train)
-    assert all(np.isfinite(W).all() for W in clf.coefs_)
+    with pytest.raises(TrainingDivergedError, match="learning_rate_init"):
+        clf.fit(X_train, y_train)
+    assert not hasattr(clf, "coefs_")
 
 
 # -- autoencoder and sampling ----------------------------------------------------

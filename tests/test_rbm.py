@@ -174,13 +174,25 @@ def test_gibbs_and_sample(digits):
     np.testing.assert_array_equal(samples, again)
 
 
-def test_out_of_range_data_gets_a_clear_error():
+def test_out_of_range_data_warns_at_fit_and_is_computed_at_transform():
     X = np.array([[0.0, 2.0], [1.0, 0.5]])
-    with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler.*gaussian"):
+    with pytest.warns(
+        UserWarning, match=r"\[0, 1\].*MinMaxScaler\(clip=True\).*gaussian"
+    ):
+        rbm = RBM(2, n_iter=2, random_state=0).fit(X)
+    assert rbm.n_iter_ == 2
+    fitted = RBM(2, n_iter=1, random_state=0).fit(X / 2)
+    H = fitted.transform(-X)  # computed: an affine map and a logistic
+    W, b = fitted.components_, fitted.intercept_hidden_
+    np.testing.assert_allclose(H, 1 / (1 + np.exp(-(-X @ W.T + b))), rtol=1e-5)
+
+
+def test_raw_pixels_are_refused_with_the_fix():
+    X = np.random.default_rng(0).integers(0, 256, size=(20, 4)).astype(float)
+    with pytest.raises(ValueError, match=r"pixel.*X / 255"):
         RBM(2).fit(X)
-    fitted = RBM(2, n_iter=1).fit(X / 2)
-    with pytest.raises(ValueError, match="Bernoulli visible units"):
-        fitted.transform(-X)
+    with pytest.raises(ValueError, match="this far from"):
+        RBM(2).fit(X * 10.5)
 
 
 def test_divergence_raises_with_a_hint():
