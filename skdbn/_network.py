@@ -100,6 +100,15 @@ def predict(net, X, block_rows=PREDICT_BLOCK_ROWS):
     n_samples = X.shape[0]
     n_out = net.coefs[-1].shape[1]
     out = np.empty((n_samples, n_out), dtype=dtype)
+    # Values past the dtype's range become inf here; the caller reports that.
+    with np.errstate(over="ignore", invalid="ignore"):
+        _predict_blocks(net, X, out, block_rows, dtype)
+    return out
+
+
+def _predict_blocks(net, X, out, block_rows, dtype):
+    """:func:`predict`'s loop: each block padded to ``block_rows`` rows."""
+    n_samples = X.shape[0]
     block = None
     for start in range(0, n_samples, block_rows):
         stop = min(start + block_rows, n_samples)

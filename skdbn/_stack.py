@@ -1,5 +1,6 @@
 """Greedy layer-wise pretraining: a stack of RBMs, each fed by the one below."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._units import (
     visible_unit_above,
 )
 from ._utils import child_seed
-from ._validation import per_layer, warn
+from ._validation import DataRangeWarning, per_layer, warn
 
 
 def layer_units(visible_unit, hidden_units):
@@ -103,10 +104,14 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
     for depth, rbm in enumerate(rbms):
         if interrupted:
             rbm.set_params(n_iter=0)
-        if partial:
-            rbm.partial_fit(data)
-        else:
-            rbm.fit(data)
+        with warnings.catch_warnings():
+            # The estimator has warned about the data's range already.
+            warnings.simplefilter("ignore", DataRangeWarning)
+            if partial:
+                rbm.partial_fit(data)
+            else:
+                rbm.fit(data)
+        if not partial:
             interrupted = interrupted or rbm.n_iter_ < rbm.n_iter
         if rbm.n_iter_ == 0:
             _glorot_initialise(rbm)

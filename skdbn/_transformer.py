@@ -370,13 +370,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             if self.fine_tune == "autoencoder":
                 units[-1] = "gaussian"
             return units
-        units = per_layer(self.hidden_unit, n_layers, "hidden_unit")
-        for unit in units:
-            if unit not in HIDDEN_UNITS:
-                raise ValueError(
-                    f"hidden_unit entries must be in {HIDDEN_UNITS}, got {unit!r}."
-                )
-        return units
+        return per_layer(
+            self.hidden_unit, n_layers, "hidden_unit", [StrOptions(set(HIDDEN_UNITS))]
+        )
 
     def _make_rbms(self, rng):
         return super()._make_rbms(

@@ -23,6 +23,10 @@ DIVERGENCE_FACTOR = 1e3
 DIVERGENCE_FLOOR = 1e-2
 
 
+class DataRangeWarning(UserWarning):
+    """Training data lie outside the range the visible units model."""
+
+
 class TrainingDivergedError(FloatingPointError):
     """Training diverged: its loss exploded or its weights became non-finite.
 
@@ -45,7 +49,7 @@ def warn(message, category=UserWarning):
     fit context, pipelines, the training loops), so a fixed stacklevel would
     point inside a library.
     """
-    frame, level = sys._getframe(1), 1
+    frame, level = sys._getframe(1), 2  # level 1 would be this function
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRS):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
@@ -95,7 +99,7 @@ def check_visible_range(X, visible_unit, *, fitting):
     reason = unit.untrainable(values, low, high)
     if reason is not None:
         raise ValueError(f"{problem} {reason}")
-    warn(problem + " Fitting goes on with the values as they are.", UserWarning)
+    warn(problem + " Fitting goes on with the values as they are.", DataRangeWarning)
 
 
 def validate_visible_data(estimator, X, *, reset, fitting):
@@ -114,7 +118,7 @@ def validate_visible_data(estimator, X, *, reset, fitting):
         reset=reset,
     )
     if X.dtype == bool:
-        X = X.view(np.uint8)
+        X = X.astype(np.uint8)
     check_visible_range(X, estimator.visible_unit, fitting=fitting)
     return X
 
