@@ -86,6 +86,41 @@ def goal_lines(stdout):
     return re.findall(r"^(PASS|FAIL|SKIP)  (.*)$", stdout, flags=re.MULTILINE)
 
 
+def check_verdicts(goals):
+    """Each PASS/FAIL must follow from the figures printed with it.
+
+    Lines read "... 1.79x faster ... (goal >= 1.7)", "... 0.28 (goal >=
+    0.905)", "... fit 12.0 s (goal < 600 s)" or "A 68.76 < B 69.60 ...";
+    figures within rounding of their goal are not judged. Returns the number
+    of verdicts checked.
+    """
+    number = r"([0-9]+(?:\.[0-9]+)?)"
+    judged = 0
+    for verdict, text in goals:
+        if verdict == "SKIP" or "not measured" in text:
+            continue
+        goal = re.search(r"\(goal (<=|>=|<|>) " + number, text)
+        if goal:
+            head = text[: goal.start()]
+            ratio = re.findall(number + r" ?x\b", head)
+            value = float(ratio[-1] if ratio else re.findall(number, head)[-1])
+            op, target = goal.group(1), float(goal.group(2))
+        else:
+            pair = re.search(number + r" (<|>) \D*?" + number, text)
+            assert pair, text
+            value, op, target = (
+                float(pair.group(1)),
+                pair.group(2),
+                float(pair.group(3)),
+            )
+        if abs(value - target) <= 0.01 * max(1.0, abs(target)):
+            continue
+        met = value < target if "<" in op else value > target
+        assert verdict == ("PASS" if met else "FAIL"), text
+        judged += 1
+    return judged
+
+
 def test_bench_autoencoder_tiny(tmp_path):
     stdout = run_script(
         "bench_autoencoder.py",
@@ -108,6 +143,7 @@ def test_bench_autoencoder_tiny(tmp_path):
     goals = goal_lines(stdout)
     assert len(goals) == 2
     assert {verdict for verdict, _ in goals} <= {"PASS", "FAIL"}
+    assert check_verdicts(goals) == len(goals)
 
     report = json.loads((tmp_path / "autoencoder.json").read_text())
     assert report["benchmark"] == "autoencoder"
@@ -133,6 +169,7 @@ def test_bench_fashion_mnist_tiny(tmp_path):
     goals = goal_lines(stdout)
     assert len(goals) == 3
     assert {verdict for verdict, _ in goals} <= {"PASS", "FAIL"}
+    assert check_verdicts(goals) == len(goals)
 
     report = json.loads((tmp_path / "fashion.json").read_text())
     assert set(report["results"]) == {"dbn", "logreg", "rbm-logreg", "mlp"}
@@ -164,9 +201,15 @@ def test_bench_rbm_tiny():
         "--skip",
         *("torch", "skdbn-f64", "skdbn-epoch", "skdbn-pcd", "sklearn-f64"),
     )
+    seconds = {}
     for label in ("GEMM-only floor f32", "skdbn CD-1 fit f32", "BernoulliRBM fit f32"):
-        assert float(table_row(stdout, label)[0]) > 0
-    assert goal_lines(stdout)
+        seconds[label] = float(table_row(stdout, label)[0])
+        assert seconds[label] > 0
+    # An epoch does the floor's products and more.
+    assert seconds["skdbn CD-1 fit f32"] > 0.5 * seconds["GEMM-only floor f32"]
+    goals = goal_lines(stdout)
+    assert goals
+    check_verdicts(goals)
 
 
 @pytest.mark.slow

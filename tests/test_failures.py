@@ -425,3 +425,70 @@ def test_grid_over_layer_sizes_builds_those_layers(digits):
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X_train[:300], y_train[:300])
         assert [W.shape[1] for W in est.coefs_] == [*sizes, 10]
+
+
+# -- early stopping restores the best weights ------------------------------------
+
+
+def _snapshot_epochs(monkeypatch):
+    """Record the network's parameters after every epoch's validation."""
+    original = skdbn._training._record_epoch
+    snapshots = []
+
+    def record(net, state, *args, **kwargs):
+        message = original(net, state, *args, **kwargs)
+        snapshots.append(net.copy_params())
+        return message
+
+    monkeypatch.setattr(skdbn._training, "_record_epoch", record)
+    return snapshots
+
+
+def test_classifier_early_stopping_restores_the_best_epochs_weights(
+    monkeypatch, digits
+):
+    X_train, _, y_train, _ = digits
+    snapshots = _snapshot_epochs(monkeypatch)
+    clf = DBNClassifier(
+        (32,),
+        pretrain_epochs=5,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=200,
+        batch_size=50,
+        random_state=0,
+    ).fit(X_train, y_train)
+    scores = clf.validation_scores_
+    best = int(np.argmax(scores))
+    assert best < len(scores) - 1  # later epochs were worse
+    assert clf.best_validation_score_ == scores[best]
+    n_layers = len(clf.coefs_)
+    for W, W_best in zip(clf.coefs_ + clf.intercepts_, snapshots[best]):
+        np.testing.assert_array_equal(W, W_best)
+    assert not np.array_equal(clf.coefs_[0], snapshots[-1][0])
+    assert len(snapshots[best]) == 2 * n_layers
+
+
+def test_autoencoder_early_stopping_restores_the_best_epochs_weights(
+    monkeypatch, digits
+):
+    X_train = digits[0]
+    snapshots = _snapshot_epochs(monkeypatch)
+    dbn = DBNTransformer(
+        (32, 8),
+        pretrain_epochs=3,
+        fine_tune="autoencoder",
+        early_stopping=True,
+        n_iter_no_change=2,
+        max_iter=60,
+        learning_rate_init=0.03,
+        batch_size=50,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dbn.fit(X_train)
+    best = int(np.argmax(dbn.validation_scores_))
+    assert best < len(dbn.validation_scores_) - 1
+    for W, W_best in zip(dbn.coefs_ + dbn.intercepts_, snapshots[best]):
+        np.testing.assert_array_equal(W, W_best)
