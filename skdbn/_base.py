@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._stack import make_rbm_stack, pretrain_greedy
+from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
 from ._training import LEARNING_RATE_SCHEDULES
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._validation import DTYPES, validate_visible_data
@@ -21,9 +21,14 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         Type of the hidden units, for all layers or one per layer. A layer
         above Bernoulli units treats its input as Bernoulli, above Gaussian or
         rectified units as Gaussian.
-    pretrain_epochs : int or sequence of int, default=10
+    pretrain_epochs : "auto", int or sequence, default=10
         Epochs of contrastive divergence for each RBM, for all layers or one
-        per layer; 0 skips pretraining and keeps the random initialisation.
+        per layer; 0 skips pretraining and starts the layer as
+        ``MLPClassifier`` would (Glorot). ``"auto"`` runs enough epochs for
+        at least 1000 CD updates per layer, and never fewer than 10: on
+        small data a few epochs make too few updates to move the weights
+        from their small random start, and the layer passes almost nothing
+        on (fit warns when a layer made fewer than 100 updates).
     pretrain_learning_rate : "auto", float or sequence, default="auto"
         CD learning rate, for all layers or one per layer. ``"auto"`` takes
         0.1 for Bernoulli-Bernoulli layers, 0.01 for a Gaussian visible layer
@@ -35,8 +40,10 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         Gibbs steps per CD update (the k of CD-k).
     persistent : bool, default=False
         Pretrain with persistent contrastive divergence.
-    batch_size : int, default=100
-        Mini-batch size for pretraining and backpropagation."""
+    batch_size : "auto" or int, default=100
+        Mini-batch size for pretraining and backpropagation. ``"auto"`` takes
+        ``min(100, max(16, n_samples // 50))``: 100 on large data, smaller
+        batches (more updates per epoch) on small data."""
 
 COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
         Precision of the weights and of all computation. Input of either
@@ -176,14 +183,16 @@ PRETRAINING_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     "visible_unit": [StrOptions(set(VISIBLE_UNITS))],
     "hidden_unit": _per_layer_option(StrOptions(set(HIDDEN_UNITS))),
-    "pretrain_epochs": _per_layer_option(Interval(Integral, 0, None, closed="left")),
+    "pretrain_epochs": _per_layer_option(
+        StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")
+    ),
     "pretrain_learning_rate": _per_layer_option(
         StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")
     ),
     "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
     "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "dtype": [StrOptions(set(DTYPES))],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -230,14 +239,21 @@ class BaseDBN(BaseEstimator):
             )
         return [int(s) for s in sizes]
 
-    def _make_rbms(self, rng, hidden_unit=None):
+    def _batch_size(self, n_samples):
+        """The mini-batch size for data of ``n_samples`` rows."""
+        if self.batch_size == "auto":
+            return auto_batch_size(n_samples)
+        return self.batch_size
+
+    def _make_rbms(self, rng, n_samples, hidden_unit=None):
         return make_rbm_stack(
             self._layer_sizes(),
+            n_samples=n_samples,
             visible_unit=self.visible_unit,
             hidden_unit=self.hidden_unit if hidden_unit is None else hidden_unit,
             learning_rate=self.pretrain_learning_rate,
             epochs=self.pretrain_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(n_samples),
             n_gibbs_steps=self.n_gibbs_steps,
             persistent=self.persistent,
             weight_decay=self.pretrain_weight_decay,
@@ -249,7 +265,7 @@ class BaseDBN(BaseEstimator):
     def _pretrain(self, X, rng, partial=False):
         """Fit a new RBM stack on ``X`` greedily and return it."""
         return pretrain_greedy(
-            self._make_rbms(rng), X, partial=partial, verbose=self.verbose
+            self._make_rbms(rng, X.shape[0]), X, partial=partial, verbose=self.verbose
         )
 
     def _validate_X(self, X, reset, fitting):

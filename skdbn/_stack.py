@@ -1,5 +1,6 @@
 """Greedy layer-wise pretraining: a stack of RBMs, each fed by the one below."""
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -27,9 +28,29 @@ def layer_units(visible_unit, hidden_units):
     return pairs
 
 
+# pretrain_epochs="auto": at least this many CD updates per layer, and at
+# least AUTO_MIN_EPOCHS epochs. On digits, wine and breast cancer, layers
+# with under a few hundred updates still passed nearly constant activations
+# on, while 1000 matched or beat MLPClassifier (benchmarks/README.md).
+AUTO_MIN_UPDATES = 1000
+AUTO_MIN_EPOCHS = 10
+
+
+def auto_batch_size(n_samples):
+    """``batch_size="auto"``: 100 rows on large data, down to 16 on small data."""
+    return int(min(100, max(16, n_samples // 50)))
+
+
+def auto_pretrain_epochs(n_samples, batch_size):
+    """``pretrain_epochs="auto"``: enough epochs for :data:`AUTO_MIN_UPDATES`."""
+    batches = math.ceil(n_samples / max(1, min(batch_size, n_samples)))
+    return max(AUTO_MIN_EPOCHS, math.ceil(AUTO_MIN_UPDATES / batches))
+
+
 def make_rbm_stack(
     hidden_layer_sizes,
     *,
+    n_samples,
     visible_unit,
     hidden_unit,
     learning_rate,
@@ -64,7 +85,7 @@ def make_rbm_stack(
         epochs,
         n_layers,
         "pretrain_epochs",
-        [Interval(Integral, 0, None, closed="left")],
+        [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
     )
     rbms = []
     for size, (visible, hidden), rate, n_epochs in zip(
@@ -72,6 +93,8 @@ def make_rbm_stack(
     ):
         if rate == "auto":
             rate = auto_learning_rate(visible, hidden)
+        if n_epochs == "auto":
+            n_epochs = auto_pretrain_epochs(n_samples, batch_size)
         rbms.append(
             RBM(
                 n_components=int(size),
@@ -116,7 +139,7 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
         if rbm.n_iter_ == 0:
             _glorot_initialise(rbm)
         else:
-            _warn_if_collapsed(rbm, data[:DEAD_UNIT_CHECK_ROWS], depth)
+            _warn_if_collapsed(rbm, data, depth, count_updates=not partial)
         if verbose:
             curve = rbm.reconstruction_error_curve_
             error = f"reconstruction error {curve[-1]:.4f}" if curve else "untrained"
@@ -153,20 +176,46 @@ def _glorot_initialise(rbm):
     )
 
 
-def _warn_if_collapsed(rbm, sample, depth):
-    """Warn when (nearly) every binary hidden unit of a layer stays off."""
+def _warn_if_collapsed(rbm, data, depth, count_updates=True):
+    """Warn when a layer of binary units passes (almost) nothing on.
+
+    Two failures look alike downstream: units that never switch on, and
+    units that stay at the same value for every row, which is what a layer
+    whose weights have barely moved from their N(0, 0.01^2) start does
+    (too few CD updates).
+    """
     if not get_unit(rbm._hidden).bounded:
         return
-    highest = rbm.transform(sample).max(axis=0)
-    dead = int(np.sum(highest < 0.01))
-    if dead >= 0.9 * rbm.n_components:
+    H = rbm.transform(data[:DEAD_UNIT_CHECK_ROWS])
+    n_units = rbm.n_components
+    layer = f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->{n_units})"
+    dead = int(np.sum(H.max(axis=0) < 0.01))
+    if dead >= 0.9 * n_units:
         warn(
-            f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->"
-            f"{rbm.n_components}) collapsed: {dead} of its {rbm.n_components} "
-            "hidden units never switch on. Lower its pretrain_learning_rate "
-            "(wide layers over few inputs often need 0.01).",
+            f"{layer} collapsed: {dead} of its {n_units} hidden units never "
+            "switch on. Lower its pretrain_learning_rate (wide layers over few "
+            "inputs often need 0.01).",
             UserWarning,
         )
+        return
+    n_rows = data.shape[0]
+    n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
+    if count_updates and n_updates < MIN_USEFUL_UPDATES:
+        warn(
+            f"{layer} made only {n_updates} CD updates ({rbm.n_iter_} epochs), "
+            "too few to move its weights far from their small random start: "
+            "its units pass nearly the same value on for every row, and the "
+            "network can end much worse than one without pretraining. Use "
+            "pretrain_epochs='auto' (at least 1000 updates per layer), a "
+            "smaller batch_size, or pretrain_epochs=0.",
+            UserWarning,
+        )
+
+
+# Fewer CD updates than this leave a layer close to its N(0, 0.01^2) start:
+# on digits, wine and breast cancer every such top layer passed on nearly
+# constant activations, and wine's (32, 16) network stayed at chance.
+MIN_USEFUL_UPDATES = 100
 
 
 def unroll_encoder(rbms):

@@ -280,7 +280,7 @@ class BaseSupervisedDBN(BaseDBN):
             features,
             Y,
             alpha=self.alpha,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(X.shape[0]),
             max_iter=self.head_max_iter,
         )
         del features
@@ -329,7 +329,7 @@ class BaseSupervisedDBN(BaseDBN):
             state,
             solver=self.solver,
             n_epochs=n_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(X.shape[0]),
             rng=self._rng,
             alpha=self.alpha,
             dropout=self.dropout,

@@ -256,7 +256,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             self.n_iter_ += self._fine_tune(X, None, 1, check_convergence=False)
             return self
         if first_call:
-            self.rbms_ = self._make_rbms(self._rng)
+            self.rbms_ = self._make_rbms(self._rng, X.shape[0])
         pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
         self._unroll()
         self.n_iter_ = self.rbms_[-1].n_iter_
@@ -374,9 +374,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             self.hidden_unit, n_layers, "hidden_unit", [StrOptions(set(HIDDEN_UNITS))]
         )
 
-    def _make_rbms(self, rng):
+    def _make_rbms(self, rng, n_samples):
         return super()._make_rbms(
-            rng, hidden_unit=self._hidden_units(len(self._layer_sizes()))
+            rng, n_samples, hidden_unit=self._hidden_units(len(self._layer_sizes()))
         )
 
     def _unroll(self):
@@ -424,7 +424,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             state,
             solver=self.solver,
             n_epochs=n_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(X.shape[0]),
             rng=self._rng,
             alpha=self.alpha,
             validation=validation,

@@ -492,3 +492,55 @@ def test_autoencoder_early_stopping_restores_the_best_epochs_weights(
     assert best < len(dbn.validation_scores_) - 1
     for W, W_best in zip(dbn.coefs_ + dbn.intercepts_, snapshots[best]):
         np.testing.assert_array_equal(W, W_best)
+
+
+# -- short pretraining and streaming ---------------------------------------------
+
+
+def test_too_few_cd_updates_are_reported(digits):
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier((32, 16), pretrain_epochs=3, max_iter=4, random_state=0)
+    with pytest.warns(UserWarning, match="only 42 CD updates.*pretrain_epochs='auto'"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X_train, y_train)
+
+
+def test_auto_pretraining_is_not_worse_than_none(digits):
+    X_train, X_test, y_train, y_test = digits
+    scores = {}
+    for epochs in ("auto", 0):
+        clf = DBNClassifier(
+            (32, 16),
+            pretrain_epochs=epochs,
+            batch_size="auto",
+            max_iter=4,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            scores[epochs] = clf.fit(X_train, y_train).score(X_test, y_test)
+    assert scores["auto"] > scores[0] - 0.02
+
+
+def test_streaming_reaches_fit_and_beats_a_streamed_mlp(digits):
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, X_test, y_train, y_test = digits
+    chunks = list(zip(np.array_split(X_train, 5), np.array_split(y_train, 5)))
+
+    def stream(model):
+        for _ in range(20):
+            for X_chunk, y_chunk in chunks:
+                model.partial_fit(X_chunk, y_chunk, classes=np.arange(10))
+        return model.score(X_test, y_test)
+
+    params = dict(hidden_layer_sizes=(32, 16), random_state=0)
+    params_dbn = dict(params, pretrain_epochs="auto", batch_size="auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        streamed = stream(DBNClassifier(**params_dbn))
+        fitted = DBNClassifier(**params_dbn).fit(X_train, y_train).score(X_test, y_test)
+        mlp = stream(MLPClassifier(**params))
+    assert streamed > fitted - 0.02
+    assert streamed > mlp - 0.02
