@@ -21,7 +21,7 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         Type of the hidden units, for all layers or one per layer. A layer
         above Bernoulli units treats its input as Bernoulli, above Gaussian or
         rectified units as Gaussian.
-    pretrain_epochs : "auto", int or sequence, default=10
+    pretrain_epochs : "auto", int or sequence, default="auto"
         Epochs of contrastive divergence for each RBM, for all layers or one
         per layer; 0 skips pretraining and starts the layer as
         ``MLPClassifier`` would (Glorot). ``"auto"`` runs enough epochs for
@@ -40,7 +40,7 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         Gibbs steps per CD update (the k of CD-k).
     persistent : bool, default=False
         Pretrain with persistent contrastive divergence.
-    batch_size : "auto" or int, default=100
+    batch_size : "auto" or int, default="auto"
         Mini-batch size for pretraining and backpropagation. ``"auto"`` takes
         ``min(100, max(16, n_samples // 50))``: 100 on large data, smaller
         batches (more updates per epoch) on small data."""

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _rbm_numerics as rbm_math
+from ._blas import squared_norm
 from ._network import Network, predict
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import load_batch, make_generator, minibatches, restore_on_error
@@ -67,7 +68,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Step size for the gradient averaged over a mini-batch. ``"auto"``
         takes 0.1 for Bernoulli visible and hidden units, 0.01 for Gaussian
         visible units and 0.001 for Gaussian or rectified hidden units
-        (Hinton's practical guide).
+        (Hinton's practical guide), divided by the mean square of the
+        training data where that exceeds 1 (data outside the units' range).
     batch_size : int, default=100
         Number of rows per mini-batch.
     n_iter : int, default=10
@@ -102,6 +104,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Hidden biases.
     intercept_visible_ : ndarray of shape (n_features_in_,)
         Visible biases.
+    learning_rate_ : float
+        The step size of the last epoch (``learning_rate`` resolved).
     reconstruction_error_curve_ : list of float
         Mean over the rows of each epoch of the squared error between a row
         and its one-step reconstruction.
@@ -422,7 +426,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _learning_rate(self):
         if self.learning_rate == "auto":
-            return auto_learning_rate(self.visible_unit, self.hidden_unit)
+            return self._auto_learning_rate
         return self.learning_rate
 
     def _check_structure_unchanged(self):
@@ -446,6 +450,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._rng = rng
         self._structure = tuple(getattr(self, name) for name in STRUCTURAL_PARAMS)
         self._visible, self._hidden = self.visible_unit, self.hidden_unit
+        # The CD step grows with the data's scale (the gradient is v h and
+        # the curvature v v): data far outside the units' range get a step
+        # as much smaller as their mean square is above 1, so that training
+        # stays stable (fit has warned about the range).
+        mean_square = _sum_of_squares(X) / max(1, X.shape[0] * X.shape[1])
+        self._auto_learning_rate = auto_learning_rate(
+            self.visible_unit, self.hidden_unit
+        ) / max(1.0, mean_square)
         # Drawn in float64 whatever the dtype, so that float32 and float64
         # models start from the same weights.
         self.components_ = (
@@ -501,6 +513,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             "learning_rate",
         )
         self.reconstruction_error_curve_.append(error)
+        self.learning_rate_ = self._learning_rate()
         self.n_iter_ += 1
         if self.verbose:
             print(
@@ -561,3 +574,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = [self.dtype]
         return tags
+
+
+def _sum_of_squares(X, chunk_rows=4096):
+    """``sum(X ** 2)`` of dense or sparse ``X``, without a copy of the whole."""
+    if sp.issparse(X):
+        return squared_norm(X.data) if X.nnz else 0.0
+    return sum(
+        squared_norm(np.ascontiguousarray(X[start : start + chunk_rows]))
+        for start in range(0, X.shape[0], chunk_rows)
+    )

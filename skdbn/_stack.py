@@ -10,7 +10,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._rbm import RBM
 from ._units import (
     HIDDEN_UNITS,
-    auto_learning_rate,
     get_unit,
     glorot_uniform,
     visible_unit_above,
@@ -91,8 +90,6 @@ def make_rbm_stack(
     for size, (visible, hidden), rate, n_epochs in zip(
         sizes, layer_units(visible_unit, hidden_units), rates, epochs
     ):
-        if rate == "auto":
-            rate = auto_learning_rate(visible, hidden)
         if n_epochs == "auto":
             n_epochs = auto_pretrain_epochs(n_samples, batch_size)
         rbms.append(
@@ -100,7 +97,7 @@ def make_rbm_stack(
                 n_components=int(size),
                 visible_unit=visible,
                 hidden_unit=hidden,
-                learning_rate=float(rate),
+                learning_rate=rate if rate == "auto" else float(rate),
                 batch_size=batch_size,
                 n_iter=int(n_epochs),
                 n_gibbs_steps=n_gibbs_steps,

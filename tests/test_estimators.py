@@ -117,7 +117,7 @@ def test_learning_rate_schedules_reach_the_optimiser(digits):
     from skdbn._training import cosine_learning_rate
 
     X_train, X_test, y_train, y_test = digits
-    params = dict(hidden_layer_sizes=(64,), max_iter=20, **QUICK)
+    params = dict(hidden_layer_sizes=(64,), max_iter=20, n_iter_no_change=50, **QUICK)
     constant = DBNClassifier(**params).fit(X_train, y_train)
     cosine = DBNClassifier(learning_rate="cosine", **params).fit(X_train, y_train)
     # Same pretraining, head and first epoch (full step); then the paths part.
@@ -264,7 +264,7 @@ def test_gaussian_visible_units_end_to_end(digits):
     assert clf.fit(Z_train, y_train).score(Z_test, y_test) > 0.94
     dbn = DBNTransformer((64,), visible_unit="gaussian", pretrain_epochs=10, **QUICK)
     dbn.fit(Z_train)
-    assert dbn.rbms_[0].learning_rate == 0.01  # "auto" for Gaussian visible units
+    assert dbn.rbms_[0].learning_rate_ == 0.01  # "auto" for Gaussian visible units
     untrained = DBNTransformer((64,), visible_unit="gaussian", pretrain_epochs=0)
     untrained.set_params(**QUICK).fit(Z_train)
     assert dbn.score(Z_test) > untrained.score(Z_test)
@@ -359,7 +359,7 @@ def test_autoencoder_fine_tuning_lowers_the_pretrained_error(digits):
     tuned.fit(X_train)
     # "auto" units make the code layer linear for an autoencoder.
     assert [rbm.hidden_unit for rbm in tuned.rbms_] == ["bernoulli", "gaussian"]
-    assert tuned.rbms_[1].learning_rate == 0.001
+    assert tuned.rbms_[1].learning_rate_ == 0.001
     # Same pretraining, so the difference is the fine-tuning alone.
     np.testing.assert_array_equal(
         pretrained.rbms_[0].components_, tuned.rbms_[0].components_
@@ -440,9 +440,13 @@ def test_a_collapsed_layer_is_reported(digits):
     # A wide layer over few inputs with a large CD step switches every
     # hidden unit off (measured: 999 of 1000 at learning rate 0.5).
     with pytest.warns(UserWarning, match="collapsed.*Lower its pretrain_learning"):
-        DBNTransformer((32, 1000), pretrain_learning_rate=0.5, random_state=0).fit(
-            digits[0]
-        )
+        DBNTransformer(
+            (32, 1000),
+            pretrain_learning_rate=0.5,
+            pretrain_epochs=10,
+            batch_size=100,
+            random_state=0,
+        ).fit(digits[0])
 
 
 def test_no_pretraining_means_the_usual_random_initialisation(digits):

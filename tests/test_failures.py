@@ -334,7 +334,9 @@ def test_ctrl_c_in_fine_tuning_keeps_the_history(monkeypatch, digits):
     X_train, X_test, y_train, _ = digits
     n_batches = int(np.ceil(len(X_train) / 100))
     _interrupt_after(monkeypatch, "train_step", 3 * n_batches + 2)
-    clf = DBNClassifier((16,), pretrain_epochs=1, max_iter=10, random_state=0)
+    clf = DBNClassifier(
+        (16,), pretrain_epochs=1, batch_size=100, max_iter=10, random_state=0
+    )
     with pytest.warns(UserWarning, match="interrupted.*after 3 complete epochs"):
         clf.fit(X_train, y_train)
     assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
@@ -499,7 +501,9 @@ def test_autoencoder_early_stopping_restores_the_best_epochs_weights(
 
 def test_too_few_cd_updates_are_reported(digits):
     X_train, _, y_train, _ = digits
-    clf = DBNClassifier((32, 16), pretrain_epochs=3, max_iter=4, random_state=0)
+    clf = DBNClassifier(
+        (32, 16), pretrain_epochs=3, batch_size=100, max_iter=4, random_state=0
+    )
     with pytest.warns(UserWarning, match="only 42 CD updates.*pretrain_epochs='auto'"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
