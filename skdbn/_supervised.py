@@ -256,12 +256,6 @@ class BaseSupervisedDBN(BaseDBN):
         self.n_iter_ = 0
         self._fine_tuning_state = None
 
-    def _record(self, state, n_run):
-        self.loss_curve_.extend(state.loss_curve[-n_run:] if n_run else [])
-        if self.validation_scores_ is not None and state.validation_scores:
-            self.validation_scores_.extend(state.validation_scores[-n_run:])
-        self.n_iter_ += n_run
-
     def _fit_head(self, X, Y, validation):
         """Stage 2: the output layer alone, fitted on frozen top-layer features.
 
@@ -322,6 +316,11 @@ class BaseSupervisedDBN(BaseDBN):
             # weights are what early stopping falls back to.
             state.best_validation_score = self.best_validation_score_
             state.best_params = net.copy_params()
+        # The history is written into the fitted attributes epoch by epoch,
+        # so an interrupted run keeps what it reached.
+        state.loss_curve = self.loss_curve_
+        if self.validation_scores_ is not None:
+            state.validation_scores = self.validation_scores_
         n_run = fine_tune_network(
             net,
             X,
@@ -341,7 +340,7 @@ class BaseSupervisedDBN(BaseDBN):
             label="fine-tuning",
         )
         self._fine_tuning_state = state
-        self._record(state, n_run)
+        self.n_iter_ += n_run
         self.best_loss_ = state.best_loss
         if validation is not None:
             self.best_validation_score_ = state.best_validation_score

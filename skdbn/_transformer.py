@@ -416,7 +416,10 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
                 schedule=self.learning_rate,
                 horizon=self.max_iter,
             )
-        n_before = len(state.loss_curve)
+        # The history is written into the fitted attributes epoch by epoch.
+        state.loss_curve = self.loss_curve_
+        if validation is not None:
+            state.validation_scores = self.validation_scores_
         n_run = fine_tune_network(
             net,
             X,
@@ -435,9 +438,6 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             label="autoencoder fine-tuning",
         )
         self._fine_tuning_state = state
-        self.loss_curve_.extend(state.loss_curve[n_before:])
-        if validation is not None:
-            self.validation_scores_ = list(state.validation_scores)
         return n_run
 
     def __sklearn_tags__(self):
