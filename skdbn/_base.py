@@ -14,9 +14,11 @@ from ._validation import DTYPES, validate_visible_data
 PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
         Number of units in each hidden layer, from the data upwards.
     visible_unit : {"bernoulli", "gaussian"}, default="bernoulli"
-        Type of the input units. ``"bernoulli"`` needs data in [0, 1] (use
-        ``MinMaxScaler(clip=True)``); ``"gaussian"`` models standardised
-        real values (use ``StandardScaler``).
+        Type of the input units. ``"bernoulli"`` models data in [0, 1] (use
+        ``MinMaxScaler(clip=True)``): ``fit`` warns about values outside it
+        and refuses raw counts or 0-255 pixels; prediction computes any
+        finite values. ``"gaussian"`` models standardised real values (use
+        ``StandardScaler``).
     hidden_unit : {"bernoulli", "gaussian", "relu"} or sequence, default="bernoulli"
         Type of the hidden units, for all layers or one per layer. A layer
         above Bernoulli units treats its input as Bernoulli, above Gaussian or
@@ -33,7 +35,8 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         CD learning rate, for all layers or one per layer. ``"auto"`` takes
         0.1 for Bernoulli-Bernoulli layers, 0.01 for a Gaussian visible layer
         and 0.001 below Gaussian or rectified hidden units (Hinton's
-        practical guide).
+        practical guide), divided by the layer's input's mean square where
+        that exceeds 1.
     pretrain_weight_decay : float, default=2e-4
         L2 penalty on the RBM weights during pretraining.
     n_gibbs_steps : int, default=1
@@ -50,7 +53,8 @@ COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
         precision is accepted; outputs have this dtype.
     random_state : int, RandomState instance or None, default=None
         Controls initialisation, shuffling, sampling, dropout and the
-        validation split. Pass an int for reproducible results.
+        validation split. Pass an int for reproducible results (bit-identical
+        for a given number of BLAS threads).
     verbose : int, default=0
         Print progress when positive; 2 also prints each RBM epoch."""
 
@@ -87,7 +91,8 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
         initialisation.
     fine_tune : bool, default=True
         Fine-tune every layer with backpropagation after the head is trained.
-        With False the pretrained layers stay frozen.
+        With False the pretrained layers stay frozen: ``fit`` stops after
+        the head, and ``partial_fit`` and warm starts train the head alone.
     max_iter : int, default=100
         Maximum number of fine-tuning epochs.
     tol : float, default=1e-4
@@ -281,7 +286,9 @@ class BaseDBN(BaseEstimator):
         }
 
     def _record_structure(self):
-        self._fitted_structure = self._structure()
+        self._fitted_structure = {
+            name: _as_plain(value) for name, value in self._structure().items()
+        }
 
     def _check_structure_unchanged(self, method):
         """Refuse to continue training after a structural ``set_params``."""

@@ -26,6 +26,7 @@ from ._validation import (
     TrainingDivergedError,
     check_activations,
     check_finite_output,
+    check_finite_samples,
     check_sampling_params,
     check_training_progress,
     validate_visible_data,
@@ -199,9 +200,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Train the RBM for ``n_iter`` epochs of mini-batch CD.
 
-        Ctrl-C ends training after the current mini-batch with a warning,
-        keeping the weights and the history reached; an error leaves the
-        model as it was before the call.
+        Ctrl-C ends training with a warning, keeping the weights and the
+        history of the epochs completed; an error leaves the model as it was
+        before the call.
 
         Parameters
         ----------
@@ -219,7 +220,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._initialize(X, make_generator(self.random_state))
         try:
             for _ in range(self.n_iter):
-                self._run_epoch(X)
+                # The epochs of this call are the divergence check's reference.
+                self._run_epoch(X, history=self.reconstruction_error_curve_)
         except KeyboardInterrupt:
             warn_interrupted("RBM training", self.n_iter_)
         return self
@@ -350,12 +352,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rng = make_generator(random_state)
         W, b_h, b_v = self._params()
         visible, hidden = get_unit(self._visible), get_unit(self._hidden)
-        start = visible.sample(np.repeat(b_v[None, :], n_samples, axis=0), rng)
-        v = rbm_math.gibbs_chain(
-            start, W, b_h, b_v, *self._units(), n_gibbs_steps - 1, rng
-        )
-        h = hidden.sample(v @ W.T + b_h, rng)
-        return rbm_math.visible_means(h, W, b_v, visible)
+        with np.errstate(over="ignore", invalid="ignore"):
+            start = visible.sample(np.repeat(b_v[None, :], n_samples, axis=0), rng)
+            v = rbm_math.gibbs_chain(
+                start, W, b_h, b_v, *self._units(), n_gibbs_steps - 1, rng
+            )
+            h = hidden.sample(v @ W.T + b_h, rng)
+            means = rbm_math.visible_means(h, W, b_v, visible)
+        return check_finite_samples(means)
 
     def free_energy(self, X):
         """Free energy of each row: lower means the model finds it more likely.
@@ -404,7 +408,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = self._validate_input(X, reset=False, fitting=False)
         X = X.astype(self.components_.dtype, copy=False)
         W, b_h, b_v = self._params()
-        if self._visible == "bernoulli":
+        if get_unit(self._visible).binary:
             return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self._hidden)
         return -rbm_math.free_energy(X, W, b_h, b_v, *self._units())
 
@@ -458,6 +462,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._auto_learning_rate = auto_learning_rate(
             self.visible_unit, self.hidden_unit
         ) / max(1.0, mean_square)
+        self.learning_rate_ = self._learning_rate()
         # Drawn in float64 whatever the dtype, so that float32 and float64
         # models start from the same weights.
         self.components_ = (
@@ -477,8 +482,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
 
-    def _run_epoch(self, X):
-        """One pass of mini-batch CD updates over ``X``."""
+    def _run_epoch(self, X, history=()):
+        """One pass of mini-batch CD updates over ``X``.
+
+        ``history`` holds the errors of this call's earlier epochs, against
+        which an exploding error is detected.
+        """
         start_time = time.perf_counter()
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
@@ -486,6 +495,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         workspace = rbm_math.CDWorkspace(
             batch_size, X.shape[1], self.components_.shape[0], dtype
         )
+        shape = (self.components_.shape[0] + 1, self.components_.shape[1] + 1)
+        if self._velocity.shape != shape or self._velocity.dtype != dtype:
+            # components_ was assigned another shape or dtype: start afresh.
+            self._velocity = np.zeros(shape, dtype=dtype)
+            self._persistent_hidden = None
         if self.persistent:
             self._ensure_persistent_chain(batch_size)
         momentum = (
@@ -507,7 +521,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         error = total_error / n_samples
         check_training_progress(
             error,
-            self.reconstruction_error_curve_,
+            history,
             self._params(),
             "RBM reconstruction error",
             "learning_rate",

@@ -15,12 +15,7 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import unroll_encoder
-from ._training import (
-    TrainingState,
-    fine_tune_network,
-    fit_lbfgs,
-    make_optimizer,
-)
+from ._training import continue_or_start, fine_tune_network, fit_lbfgs
 from ._units import glorot_uniform
 from ._utils import child_seed, make_generator, restore_on_error
 from ._validation import DTYPES, check_finite_output, check_visible_range, warn
@@ -104,9 +99,10 @@ class BaseSupervisedDBN(BaseDBN):
         """Pretrain, train the head, then fine-tune on ``(X, y)``.
 
         Ctrl-C ends the current stage (pretraining, the head or fine-tuning)
-        with a warning and goes on to the next one, so a second Ctrl-C ends
-        fitting with a consistent model whose history is what was reached.
-        An error leaves the estimator as it was before the call.
+        with a warning and goes on to the next one, so each press skips what
+        is left of one stage; the model stays consistent, with the history of
+        the epochs completed. An error leaves the estimator as it was before
+        the call.
 
         Parameters
         ----------
@@ -298,19 +294,32 @@ class BaseSupervisedDBN(BaseDBN):
             self.best_validation_score_ = score(predict(self._network(), X_val), Y_val)
 
     def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True):
-        """Stage 3: backpropagation through every layer."""
+        """Stage 3: backpropagation through every layer.
+
+        With ``fine_tune=False`` (``partial_fit`` and warm starts) only the
+        output layer trains, on the frozen features.
+        """
         net = self._network()
-        state = self._fine_tuning_state
-        if state is None or check_convergence:
-            # fit starts a fresh optimiser, as MLPClassifier does on warm
-            # starts; partial_fit calls carry its state over.
-            state = TrainingState(
-                make_optimizer(
-                    self.solver, net.params, self.learning_rate_init, self.momentum
-                ),
-                schedule=self.learning_rate,
-                horizon=self.max_iter,
-            )
+        if not self.fine_tune:
+            n_hidden = len(self.coefs_) - 1
+            encoder, net = net.layers(0, n_hidden), net.layers(n_hidden)
+            X = predict(encoder, X)
+            if validation is not None:
+                X_val, Y_val, score = validation
+                validation = (predict(encoder, X_val), Y_val, score)
+        # fit starts a fresh optimiser, as MLPClassifier does on warm starts;
+        # partial_fit calls carry its state over.
+        state = continue_or_start(
+            self._fine_tuning_state,
+            fresh=check_convergence,
+            scope="all layers" if self.fine_tune else "output layer",
+            solver=self.solver,
+            params=net.params,
+            learning_rate_init=self.learning_rate_init,
+            momentum=self.momentum,
+            schedule=self.learning_rate,
+            horizon=self.max_iter,
+        )
         if validation is not None and self.best_validation_score_ is not None:
             # The head's best score is the bar fine-tuning has to clear; its
             # weights are what early stopping falls back to.
@@ -484,10 +493,11 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
     def partial_fit(self, X, y, classes=None):
         """One epoch of fine-tuning over ``(X, y)``.
 
-        On the first call the RBM stack makes one pretraining pass over
-        ``X`` and a new softmax layer is added; every call then makes one
-        epoch of backpropagation through the whole network. Early stopping
-        does not apply.
+        The first call pretrains the stack on ``X`` (``pretrain_epochs``
+        epochs; 0 gives the Glorot start) and fits the softmax layer on its
+        frozen features, as ``fit`` does with the whole data; every call then
+        makes one epoch of backpropagation through the whole network. Early
+        stopping does not apply.
 
         Parameters
         ----------
@@ -558,10 +568,12 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
     def partial_fit(self, X, y):
         """One epoch of fine-tuning over ``(X, y)``.
 
-        On the first call the RBM stack makes one pretraining pass over
-        ``X`` and a new linear output layer is added; every call then makes
-        one epoch of backpropagation through the whole network. Targets are
-        standardised with the mean and scale of the first call's ``y``.
+        The first call pretrains the stack on ``X`` (``pretrain_epochs``
+        epochs; 0 gives the Glorot start) and fits the linear output layer
+        on its frozen features, as ``fit`` does with the whole data; every
+        call then makes one epoch of backpropagation through the whole
+        network. Targets are standardised with the mean and scale of the
+        first call's ``y``.
 
         Parameters
         ----------

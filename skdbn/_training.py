@@ -181,6 +181,36 @@ class TrainingState:
         self.no_improvement_count = 0
 
 
+def continue_or_start(
+    state,
+    *,
+    fresh,
+    scope,
+    solver,
+    params,
+    learning_rate_init,
+    momentum,
+    schedule,
+    horizon,
+):
+    """The training state for this call: ``state`` carried over, or a new one.
+
+    ``partial_fit`` carries the optimizer's moments over from call to call;
+    a new state starts when asked (``fit``), when there is none, or when the
+    solver, its settings or the layers it trains (``scope``) changed since
+    (``set_params`` between calls).
+    """
+    settings = (scope, solver, learning_rate_init, momentum, schedule, horizon)
+    if fresh or state is None or getattr(state, "settings", None) != settings:
+        state = TrainingState(
+            make_optimizer(solver, params, learning_rate_init, momentum),
+            schedule=schedule,
+            horizon=horizon,
+        )
+        state.settings = settings
+    return state
+
+
 def _record_epoch(net, state, epoch_loss, validation, tol, label):
     """Log an epoch's loss (and validation score) in ``state``; return a message."""
     state.loss_curve.append(epoch_loss)
@@ -265,6 +295,7 @@ def run_epochs(
     Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
     n_run = 0
     stopped = False
+    call_losses = []  # this call's epochs: the reference for divergence
     try:
         for _ in range(n_epochs):
             start_time = time.perf_counter()
@@ -294,12 +325,13 @@ def run_epochs(
                 epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
             check_training_progress(
                 epoch_loss,
-                state.loss_curve,
+                call_losses,
                 net.params,
                 f"{label} loss",
                 learning_rate_name,
             )
             n_run += 1
+            call_losses.append(epoch_loss)
             state.n_epochs += 1
             message = _record_epoch(net, state, epoch_loss, validation, tol, label)
             if verbose:
@@ -321,29 +353,38 @@ def run_epochs(
             "before the optimisation converged.",
             ConvergenceWarning,
         )
-    if n_run:
-        _warn_if_worse_than_constant(net, Y, state.loss_curve, label)
+    if validation is None:
+        # (With a validation set the best epoch's weights are kept.)
+        _warn_if_worse_than_constant(net, Y, call_losses, label, state.optimizer)
     return n_run
 
 
-def _warn_if_worse_than_constant(net, Y, loss_curve, label, max_rows=10000):
+def _warn_if_worse_than_constant(net, Y, loss_curve, label, optimizer, max_rows=10000):
     """Warn when training made the loss worse and ended above a constant model's.
 
-    The constant is the best output that ignores the input (the mean target:
-    class frequencies for a classifier), so such a network has collapsed.
+    ``loss_curve`` holds this call's epochs. The constant is the best output
+    that ignores the input (the mean target: class frequencies for a
+    classifier), so such a network has collapsed. Targets outside the range
+    the output units model (a cross-entropy with targets past 1) give no
+    meaningful comparison and are left alone.
     """
     if len(loss_curve) < 2 or loss_curve[-1] <= loss_curve[0]:
         return
     Y = Y[:max_rows]
+    unit = get_unit(net.units[-1])
+    if unit.range_problem(float(Y.min()), float(Y.max())) is not None:
+        return
     constant = np.broadcast_to(Y.mean(axis=0), Y.shape)
-    constant_loss = get_unit(net.units[-1]).loss(constant, Y)
+    constant_loss = unit.loss(constant, Y)
     if loss_curve[-1] > constant_loss:
+        advice = "Lower learning_rate_init"
+        if isinstance(optimizer, SGD):
+            advice += " (or momentum), or use solver='adam'"
         warn(
             f"{label} ended with a training loss of {loss_curve[-1]:.4g}, worse "
             f"than its first epoch's {loss_curve[0]:.4g} and than the "
             f"{constant_loss:.4g} of a constant prediction: the network has "
-            "collapsed. Lower learning_rate_init (or momentum), or use "
-            "solver='adam'.",
+            f"collapsed. {advice}.",
             UserWarning,
         )
 

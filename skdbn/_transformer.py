@@ -14,7 +14,7 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
-from ._training import TrainingState, fine_tune_network, make_optimizer
+from ._training import continue_or_start, fine_tune_network
 from ._units import HIDDEN_UNITS
 from ._utils import child_seed, make_generator, restore_on_error
 from ._validation import (
@@ -22,6 +22,16 @@ from ._validation import (
     check_finite_output,
     check_sampling_params,
     per_layer,
+)
+
+# What a streamed stack takes from the DBN's parameters at every call.
+RBM_TRAINING_SETTINGS = (
+    "learning_rate",
+    "batch_size",
+    "n_gibbs_steps",
+    "persistent",
+    "weight_decay",
+    "verbose",
 )
 
 
@@ -257,6 +267,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             return self
         if first_call:
             self.rbms_ = self._make_rbms(self._rng, X.shape[0])
+        else:
+            self._apply_training_settings(X.shape[0])
         pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
         self._unroll()
         self.n_iter_ = self.rbms_[-1].n_iter_
@@ -356,7 +368,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         decoder = Network(*unroll_decoder(self.rbms_[:-1]))
         if not decoder.coefs:
             return visible_top
-        return predict(decoder, visible_top)
+        return check_finite_output(predict(decoder, visible_top), visible_top.dtype)
 
     # -- internals ------------------------------------------------------------
 
@@ -378,6 +390,19 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         return super()._make_rbms(
             rng, n_samples, hidden_unit=self._hidden_units(len(self._layer_sizes()))
         )
+
+    def _apply_training_settings(self, n_samples):
+        """Give the fitted RBMs the current training parameters.
+
+        So that a ``set_params`` between ``partial_fit`` calls (a smaller
+        learning rate, say) reaches the stack; the structure cannot change.
+        """
+        # A throwaway generator: the seeds drawn here are not used.
+        current = self._make_rbms(np.random.default_rng(0), n_samples)
+        for rbm, settings in zip(self.rbms_, current):
+            rbm.set_params(
+                **{name: getattr(settings, name) for name in RBM_TRAINING_SETTINGS}
+            )
 
     def _unroll(self):
         enc_coefs, enc_intercepts, enc_units = unroll_encoder(self.rbms_)
@@ -407,15 +432,17 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
 
     def _fine_tune(self, X, validation, n_epochs, check_convergence=True):
         net = self._autoencoder()
-        state = self._fine_tuning_state
-        if state is None or check_convergence:
-            state = TrainingState(
-                make_optimizer(
-                    self.solver, net.params, self.learning_rate_init, self.momentum
-                ),
-                schedule=self.learning_rate,
-                horizon=self.max_iter,
-            )
+        state = continue_or_start(
+            self._fine_tuning_state,
+            fresh=check_convergence,
+            scope="autoencoder",
+            solver=self.solver,
+            params=net.params,
+            learning_rate_init=self.learning_rate_init,
+            momentum=self.momentum,
+            schedule=self.learning_rate,
+            horizon=self.max_iter,
+        )
         # The history is written into the fitted attributes epoch by epoch.
         state.loss_curve = self.loss_curve_
         if validation is not None:

@@ -79,6 +79,9 @@ class Unit:
     bounded : bool
         Whether means lie in [0, 1]: a layer above such units models them as
         Bernoulli visible units, otherwise as Gaussian ones.
+    binary : bool
+        Whether states are 0 or 1 (a visible layer's exact
+        pseudo-likelihood flips them).
     glorot_factor : float
         Weights of a layer of these units start uniform in ``+-sqrt(factor /
         (fan_in + fan_out))`` without pretraining: 2 for logistic units, 6
@@ -87,6 +90,7 @@ class Unit:
 
     input_scale = 1.0
     bounded = False
+    binary = False
     glorot_factor = 6.0
 
     def activate(self, pre):
@@ -158,6 +162,7 @@ class BernoulliUnit(Unit):
 
     name = "bernoulli"
     bounded = True
+    binary = True
     input_scale = 0.5
     glorot_factor = 2.0
 

@@ -59,8 +59,9 @@ def restore_on_error(method):
     The fitted state (every attribute that is not a constructor parameter)
     is copied before the call and put back if the call raises, so a failed
     ``fit`` or ``partial_fit`` (bad data, a diverged run) never leaves a
-    half-updated model. Ctrl-C is not an error here: the training loops
-    catch it and end their stage with a consistent model.
+    half-updated model. The training loops catch Ctrl-C themselves and end
+    their stage with a consistent model; a Ctrl-C that lands outside them
+    restores the estimator like an error, and goes on.
     """
 
     @functools.wraps(method)
@@ -70,7 +71,7 @@ def restore_on_error(method):
         saved = copy.deepcopy(saved)
         try:
             return method(self, *args, **kwargs)
-        except Exception:
+        except BaseException:
             for key in [k for k in self.__dict__ if k not in params]:
                 del self.__dict__[key]
             self.__dict__.update(saved)

@@ -134,6 +134,18 @@ def check_activations(H, n_expected, dtype, what):
     return H
 
 
+def check_finite_samples(samples):
+    """Refuse to return a Gibbs chain that has run off to infinity."""
+    if not np.all(np.isfinite(samples)):
+        raise ValueError(
+            "The Gibbs chain diverged: this model has no stationary "
+            "distribution to sample (Gaussian visible and hidden units whose "
+            "weights amplify, spectral norm 1 or more). Use fewer "
+            "n_gibbs_steps, or Bernoulli hidden units."
+        )
+    return samples
+
+
 def check_finite_output(out, dtype):
     """Refuse to return non-finite output computed from finite input."""
     if not np.all(np.isfinite(out)):
@@ -159,10 +171,12 @@ def check_finite_training(values, what, learning_rate_name="learning_rate"):
 def check_training_progress(loss, history, params, what, learning_rate_name):
     """Raise :class:`TrainingDivergedError` on a non-finite or exploding loss.
 
-    ``history`` holds the earlier values of the loss (per epoch); the loss
-    explodes when it exceeds :data:`DIVERGENCE_FACTOR` times the first of
-    them (or :data:`DIVERGENCE_FLOOR`, whichever is larger). ``params`` are
-    checked for non-finite values.
+    ``history`` holds the earlier values of the loss (per epoch) within the
+    current call, so that new data in a later ``partial_fit`` call, with a
+    loss of its own scale, is not taken for divergence; the loss explodes
+    when it exceeds :data:`DIVERGENCE_FACTOR` times the first of them (or
+    :data:`DIVERGENCE_FLOOR`, whichever is larger). ``params`` are checked
+    for non-finite values.
     """
     check_finite_training([loss, *params], f"the {what}", learning_rate_name)
     if history:

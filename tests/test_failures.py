@@ -499,15 +499,22 @@ def test_autoencoder_early_stopping_restores_the_best_epochs_weights(
 # -- short pretraining and streaming ---------------------------------------------
 
 
-def test_too_few_cd_updates_are_reported(digits):
+def test_a_layer_stuck_at_its_random_start_is_reported(digits):
     X_train, _, y_train, _ = digits
     clf = DBNClassifier(
         (32, 16), pretrain_epochs=3, batch_size=100, max_iter=4, random_state=0
     )
-    with pytest.warns(UserWarning, match="only 42 CD updates.*pretrain_epochs='auto'"):
+    with pytest.warns(
+        UserWarning, match=r"barely responds.*42 CD updates.*pretrain_epochs='auto'"
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X_train, y_train)
+    # The defaults pretrain the same network without the warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        DBNClassifier((32, 16), max_iter=4, random_state=0).fit(X_train, y_train)
 
 
 def test_auto_pretraining_is_not_worse_than_none(digits):
@@ -548,3 +555,55 @@ def test_streaming_reaches_fit_and_beats_a_streamed_mlp(digits):
         mlp = stream(MLPClassifier(**params))
     assert streamed > fitted - 0.02
     assert streamed > mlp - 0.02
+
+
+# -- later calls follow set_params --------------------------------------------
+
+
+def test_partial_fit_after_switching_solver_starts_a_new_optimiser(digits):
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier((16,), pretrain_epochs=1, solver="lbfgs", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(random_state=0).fit(X_train, y_train)
+    clf.set_params(solver="sgd", learning_rate_init=0.01)
+    clf.partial_fit(X_train, y_train)
+    assert type(clf._fine_tuning_state.optimizer).__name__ == "SGD"
+
+
+def test_partial_fit_without_fine_tuning_trains_the_head_alone(digits):
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier((16,), pretrain_epochs=1, fine_tune=False, random_state=0)
+    clf.partial_fit(X_train, y_train, classes=np.arange(10))
+    hidden = clf.coefs_[0].copy()
+    head = clf.coefs_[-1].copy()
+    clf.partial_fit(X_train, y_train)
+    np.testing.assert_array_equal(clf.coefs_[0], hidden)
+    assert not np.array_equal(clf.coefs_[-1], head)
+
+
+def test_streamed_stack_takes_a_new_learning_rate(digits):
+    X_train = digits[0]
+    dbn = DBNTransformer((8,), random_state=0).partial_fit(X_train)
+    dbn.set_params(pretrain_learning_rate=1e-3)
+    dbn.partial_fit(X_train)
+    assert dbn.rbms_[0].learning_rate_ == 1e-3
+
+
+def test_divergence_reference_is_the_current_call(digits):
+    # New data with a loss of its own scale is not divergence.
+    X_train = digits[0]
+    rbm = RBM(16, random_state=0).partial_fit(np.zeros((100, 64)))
+    rbm.partial_fit(X_train)
+    assert rbm.n_iter_ == 2
+
+
+def test_a_diverging_gibbs_chain_is_a_clear_error(digits):
+    X = digits[0]
+    X = (X - X.mean(0)) / (X.std(0) + 1e-3)
+    rbm = RBM(8, visible_unit="gaussian", hidden_unit="gaussian", n_iter=1)
+    rbm.set_params(random_state=0).fit(X)
+    rbm.components_[...] = 0
+    rbm.components_[0, 0] = 1.5  # spectral norm 1.5: no stationary law
+    with pytest.raises(ValueError, match="Gibbs chain diverged"):
+        rbm.sample(2, n_gibbs_steps=2000, random_state=0)
