@@ -21,14 +21,8 @@ from sklearn.preprocessing import MinMaxScaler
 
 from . import DBNClassifier, __version__
 
-# The settings the demo uses; see README for how they were chosen.
-DEMO_DBN_PARAMS = dict(
-    hidden_layer_sizes=(256,),
-    pretrain_epochs=30,
-    learning_rate_init=0.003,
-    dropout=0.5,
-    max_iter=100,
-)
+# README's recipe for digits-sized images (README, "Choosing parameters").
+DEMO_DBN_PARAMS = dict(hidden_layer_sizes=(256, 256), dropout=0.2)
 
 
 def _models(random_state):
