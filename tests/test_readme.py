@@ -1,0 +1,17 @@
+"""README's code runs as printed."""
+
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_quick_start_runs(tmp_path, monkeypatch, capsys):
+    text = README.read_text()
+    code = re.search(r"## Quick start\n\n```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(tmp_path)  # it writes dbn.joblib
+    exec(compile(code, "README quick start", "exec"), {})
+    best_params, score = capsys.readouterr().out.rsplit("}", 1)
+    assert "hidden_layer_sizes" in best_params
+    assert float(score) > 0.95
+    assert (tmp_path / "dbn.joblib").exists()
