@@ -4,11 +4,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
 from ._training import LEARNING_RATE_SCHEDULES
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
+from ._utils import child_seed
 from ._validation import DTYPES, validate_visible_data
 
 PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
@@ -267,14 +269,42 @@ class BaseDBN(BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _pretrain(self, X, rng, partial=False):
-        """Fit a new RBM stack on ``X`` greedily and return it."""
+    def _pretrain(self, X, rng, partial=False, rows=None):
+        """Fit a new RBM stack on ``X`` (or its rows ``rows``) greedily."""
+        rbms = self._make_rbms(rng, X.shape[0] if rows is None else len(rows))
         return pretrain_greedy(
-            self._make_rbms(rng, X.shape[0]), X, partial=partial, verbose=self.verbose
+            rbms, X, partial=partial, verbose=self.verbose, rows=rows
         )
 
     def _validate_X(self, X, reset, fitting):
         return validate_visible_data(self, X, reset=reset, fitting=fitting)
+
+    def _validation_rows(self, n_samples, stratify=None):
+        """Sorted training rows and the held-out rows of an early-stopping split."""
+        self._check_validation_split(n_samples, stratify)
+        train_rows, val_rows = train_test_split(
+            np.arange(n_samples),
+            test_size=self.validation_fraction,
+            random_state=child_seed(self._rng),
+            stratify=stratify,
+        )
+        train_rows.sort()  # gathering batches then walks memory forwards
+        return train_rows, val_rows
+
+    def _check_validation_split(self, n_samples, stratify):
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        needed = 2
+        if stratify is not None:
+            needed = max(needed, len(np.unique(stratify)))
+        if n_val < needed or n_samples - n_val < needed:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction="
+                f"{self.validation_fraction} of the {n_samples} samples, "
+                f"{n_val} rows, but needs at least {needed} rows on each side "
+                "(one per class for a classifier). With this little data, "
+                "set early_stopping=False and choose max_iter by "
+                "cross-validation, or raise validation_fraction."
+            )
 
     def _structure(self):
         """The parameters that fix the shape and arithmetic of the network."""

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from ._blas import gemm
 from ._units import activate_affine, get_unit, uniform
+from ._utils import count_rows, take_rows
 
 
 class Network:
@@ -87,8 +88,11 @@ def forward(net, X, *, dropout=0.0, rng=None):
 PREDICT_BLOCK_ROWS = 256
 
 
-def predict(net, X, block_rows=PREDICT_BLOCK_ROWS):
+def predict(net, X, block_rows=PREDICT_BLOCK_ROWS, rows=None):
     """Network output for ``X`` (dense or CSR, any real dtype), block by block.
+
+    With ``rows`` (an index array), the output for those rows of ``X`` only,
+    gathered block by block rather than copied whole.
 
     Each block is converted to the network's dtype on its own and only one
     block's hidden activations are alive at a time, so memory beyond the
@@ -97,23 +101,22 @@ def predict(net, X, block_rows=PREDICT_BLOCK_ROWS):
     predicted with.
     """
     dtype = net.coefs[-1].dtype
-    n_samples = X.shape[0]
     n_out = net.coefs[-1].shape[1]
-    out = np.empty((n_samples, n_out), dtype=dtype)
+    out = np.empty((count_rows(X, rows), n_out), dtype=dtype)
     # Values past the dtype's range become inf here; the caller reports that.
     with np.errstate(over="ignore", invalid="ignore"):
-        _predict_blocks(net, X, out, block_rows, dtype)
+        _predict_blocks(net, X, out, block_rows, dtype, rows)
     return out
 
 
-def _predict_blocks(net, X, out, block_rows, dtype):
+def _predict_blocks(net, X, out, block_rows, dtype, rows):
     """:func:`predict`'s loop: each block padded to ``block_rows`` rows."""
-    n_samples = X.shape[0]
+    n_samples = count_rows(X, rows)
     block = None
     for start in range(0, n_samples, block_rows):
         stop = min(start + block_rows, n_samples)
         n_rows = stop - start
-        chunk = X[start:stop]
+        chunk = take_rows(X, start, stop, rows)
         if sp.issparse(chunk):
             # Sparse products are computed row by row; pad with empty rows.
             padding = sp.csr_matrix((block_rows - n_rows, X.shape[1]), dtype=dtype)

@@ -12,13 +12,20 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rbm_numerics as rbm_math
 from ._blas import squared_norm
 from ._network import Network, predict
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
-from ._utils import load_batch, make_generator, minibatches, restore_on_error
+from ._utils import (
+    count_rows,
+    load_batch,
+    make_generator,
+    minibatches,
+    restore_on_error,
+    take_rows,
+)
 from ._validation import (
     DIVERGENCE_FACTOR,
     DIVERGENCE_FLOOR,
@@ -217,11 +224,23 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             The fitted model.
         """
         X = self._validate_input(X, reset=True, fitting=True)
-        self._initialize(X, make_generator(self.random_state))
+        return self._fit(X)
+
+    def _fit_rows(self, X, rows):
+        """``fit`` on the rows ``rows`` of ``X``, validated by the caller.
+
+        For a DBN's greedy stack: its first layer trains on the training part
+        of an early-stopping split without a copy of it.
+        """
+        validate_data(self, X, reset=True, skip_check_array=True)
+        return self._fit(X, rows)
+
+    def _fit(self, X, rows=None):
+        self._initialize(X, make_generator(self.random_state), rows)
         try:
             for _ in range(self.n_iter):
                 # The epochs of this call are the divergence check's reference.
-                self._run_epoch(X, history=self.reconstruction_error_curve_)
+                self._run_epoch(X, history=self.reconstruction_error_curve_, rows=rows)
         except KeyboardInterrupt:
             warn_interrupted("RBM training", self.n_iter_)
         return self
@@ -273,10 +292,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False, fitting=False)
+        return check_finite_output(self._transform(X), self.components_.dtype)
+
+    def _transform(self, X, rows=None):
+        """The hidden means of (the rows ``rows`` of) validated ``X``."""
         up = Network(
             [self.components_.T.copy()], [self.intercept_hidden_], [self._hidden]
         )
-        return check_finite_output(predict(up, X), self.components_.dtype)
+        return predict(up, X, rows=rows)
 
     def inverse_transform(self, X):
         """Mean visible activations given hidden activations (the down pass).
@@ -447,7 +470,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "set them back."
             )
 
-    def _initialize(self, X, rng):
+    def _initialize(self, X, rng, rows=None):
         """Set weights, biases and training state from the first data seen."""
         dtype = DTYPES[self.dtype]
         n_features = X.shape[1]
@@ -458,7 +481,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # the curvature v v): data far outside the units' range get a step
         # as much smaller as their mean square is above 1, so that training
         # stays stable (fit has warned about the range).
-        mean_square = _sum_of_squares(X) / max(1, X.shape[0] * X.shape[1])
+        n_rows = count_rows(X, rows)
+        mean_square = _sum_of_squares(X, rows) / max(1, n_rows * X.shape[1])
         self._auto_learning_rate = auto_learning_rate(
             self.visible_unit, self.hidden_unit
         ) / max(1.0, mean_square)
@@ -469,11 +493,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             rng.standard_normal((self.n_components, n_features)) * 0.01
         ).astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
-        if sp.issparse(X):
-            column_sums = np.bincount(X.indices, weights=X.data, minlength=n_features)
-            mean = column_sums / X.shape[0]
-        else:
-            mean = X.mean(axis=0, dtype=np.float64)
+        mean = _column_means(X, rows)
         visible = get_unit(self.visible_unit)
         self.intercept_visible_ = visible.initial_visible_bias(mean).astype(dtype)
         # Momentum of the packed parameters (see pack_params).
@@ -482,14 +502,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
 
-    def _run_epoch(self, X, history=()):
-        """One pass of mini-batch CD updates over ``X``.
+    def _run_epoch(self, X, history=(), rows=None):
+        """One pass of mini-batch CD updates over ``X`` (or its rows ``rows``).
 
         ``history`` holds the errors of this call's earlier epochs, against
         which an exploding error is detected.
         """
         start_time = time.perf_counter()
-        n_samples = X.shape[0]
+        n_samples = count_rows(X, rows)
         batch_size = min(self.batch_size, n_samples)
         dtype = self.components_.dtype
         workspace = rbm_math.CDWorkspace(
@@ -514,7 +534,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             # Overflow is caught below as divergence, with a useful message.
             with np.errstate(over="ignore", invalid="ignore"):
                 total_error = self._run_batches(
-                    X, n_samples, batch_size, workspace, momentum, packed
+                    X, n_samples, batch_size, workspace, momentum, packed, rows
                 )
         finally:
             rbm_math.unpack_params(packed, *self._params())
@@ -535,7 +555,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"{time.perf_counter() - start_time:.2f}s"
             )
 
-    def _run_batches(self, X, n_samples, batch_size, workspace, momentum, packed):
+    def _run_batches(
+        self, X, n_samples, batch_size, workspace, momentum, packed, rows=None
+    ):
         """CD steps over one epoch's batches; returns the summed error.
 
         Raises :class:`TrainingDivergedError` as soon as a batch's error per
@@ -543,9 +565,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         total_error = 0.0
         reference = None
-        for rows in minibatches(n_samples, batch_size, self._rng):
-            n_rows = len(rows)
-            load_batch(X, rows, workspace.batch(n_rows))
+        for batch in minibatches(n_samples, batch_size, self._rng, rows):
+            n_rows = len(batch)
+            load_batch(X, batch, workspace.batch(n_rows))
             error = rbm_math.cd_step(
                 n_rows,
                 packed,
@@ -590,11 +612,29 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _sum_of_squares(X, chunk_rows=4096):
-    """``sum(X ** 2)`` of dense or sparse ``X``, without a copy of the whole."""
+def _row_chunks(X, rows, chunk_bytes=2**20):
+    """Dense chunks of (the rows ``rows`` of) dense ``X``, about 1 MiB each."""
+    n_rows = count_rows(X, rows)
+    chunk_rows = max(1, chunk_bytes // max(1, X.shape[1] * X.itemsize))
+    for start in range(0, n_rows, chunk_rows):
+        yield np.ascontiguousarray(take_rows(X, start, start + chunk_rows, rows))
+
+
+def _sum_of_squares(X, rows=None):
+    """``sum(X ** 2)`` of (rows of) dense or sparse ``X``, chunk by chunk."""
     if sp.issparse(X):
-        return squared_norm(X.data) if X.nnz else 0.0
-    return sum(
-        squared_norm(np.ascontiguousarray(X[start : start + chunk_rows]))
-        for start in range(0, X.shape[0], chunk_rows)
-    )
+        data = (X if rows is None else X[rows]).data
+        return squared_norm(data) if data.size else 0.0
+    return sum(squared_norm(chunk) for chunk in _row_chunks(X, rows))
+
+
+def _column_means(X, rows=None):
+    """Column means, in float64, of (rows of) dense or sparse ``X``."""
+    if sp.issparse(X):
+        X = X if rows is None else X[rows]
+        sums = np.bincount(X.indices, weights=X.data, minlength=X.shape[1])
+    else:
+        sums = sum(
+            chunk.sum(axis=0, dtype=np.float64) for chunk in _row_chunks(X, rows)
+        )
+    return sums / max(1, count_rows(X, rows if not sp.issparse(X) else None))

@@ -14,7 +14,7 @@ from ._units import (
     glorot_uniform,
     visible_unit_above,
 )
-from ._utils import child_seed
+from ._utils import child_seed, count_rows, take_rows
 from ._validation import DataRangeWarning, per_layer, warn
 
 
@@ -111,13 +111,15 @@ def make_rbm_stack(
     return rbms
 
 
-def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
+def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None):
     """Train each RBM on the hidden means of the one below it.
 
     With ``partial=True`` each RBM makes one ``partial_fit`` pass instead of a
-    full ``fit``. Only one layer's activations are kept at a time. Ctrl-C
-    ends pretraining: the interrupted layer keeps what it learnt and the
-    layers above start untrained, as with ``pretrain_epochs=0``.
+    full ``fit``. With ``rows`` (an index array, not with ``partial``) the
+    stack trains on those rows of ``X`` (already validated) without copying
+    them. Only one layer's activations are kept at a time. Ctrl-C ends
+    pretraining: the interrupted layer keeps what it learnt and the layers
+    above start untrained, as with ``pretrain_epochs=0``.
     """
     data = X
     interrupted = False
@@ -129,6 +131,8 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
             warnings.simplefilter("ignore", DataRangeWarning)
             if partial:
                 rbm.partial_fit(data)
+            elif rows is not None:
+                rbm._fit_rows(data, rows)
             else:
                 rbm.fit(data)
         if not partial:
@@ -137,7 +141,7 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
             _glorot_initialise(rbm)
         elif not partial:
             # (A stream's first chunks are no verdict on its layers.)
-            _warn_if_collapsed(rbm, data, depth)
+            _warn_if_collapsed(rbm, data, depth, rows)
         if verbose:
             curve = rbm.reconstruction_error_curve_
             error = f"reconstruction error {curve[-1]:.4f}" if curve else "untrained"
@@ -147,7 +151,8 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0):
                 f"{len(curve)} epochs, {error}"
             )
         if depth + 1 < len(rbms):
-            data = rbm.transform(data)
+            data = rbm._transform(data, rows)
+            rows = None  # the layers above see the chosen rows only
     return rbms
 
 
@@ -174,7 +179,7 @@ def _glorot_initialise(rbm):
     )
 
 
-def _warn_if_collapsed(rbm, data, depth):
+def _warn_if_collapsed(rbm, data, depth, rows=None):
     """Warn when a layer of binary units passes (almost) nothing on.
 
     Two failures look alike downstream: units that never switch on (too
@@ -184,7 +189,7 @@ def _warn_if_collapsed(rbm, data, depth):
     """
     if not get_unit(rbm._hidden).bounded:
         return
-    sample = data[:DEAD_UNIT_CHECK_ROWS]
+    sample = take_rows(data, 0, DEAD_UNIT_CHECK_ROWS, rows)
     H = rbm.transform(sample)
     n_units = rbm.n_components
     layer = f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->{n_units})"
@@ -199,7 +204,7 @@ def _warn_if_collapsed(rbm, data, depth):
         return
     flat = int(np.sum(H.std(axis=0) < FLAT_UNIT_STD))
     if sample.shape[0] > 1 and flat >= 0.9 * n_units:
-        n_rows = data.shape[0]
+        n_rows = count_rows(data, rows)
         n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
         warn(
             f"{layer} barely responds to its input: {flat} of its {n_units} "

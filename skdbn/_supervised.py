@@ -3,7 +3,6 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -17,7 +16,7 @@ from ._network import Network, predict
 from ._stack import unroll_encoder
 from ._training import continue_or_start, fine_tune_network, fit_lbfgs
 from ._units import glorot_uniform
-from ._utils import child_seed, make_generator, restore_on_error
+from ._utils import make_generator, restore_on_error
 from ._validation import DTYPES, check_finite_output, check_visible_range, warn
 
 
@@ -123,15 +122,13 @@ class BaseSupervisedDBN(BaseDBN):
         Y = self._encode_targets(y, first_call=not warm)
         if not warm:
             self._rng = make_generator(self.random_state)
-        X_train, Y_train, validation = self._split_validation(X, Y, y)
-        # With a validation split, X_train and the held-out rows together are
-        # the one float32 copy of the data that fitting keeps.
-        del X, Y
-
+        rows, validation = self._split_validation(X, Y, y)
+        # With a validation split, training reads the rows ``rows`` of X in
+        # place: only the held-out rows are copied.
         if not warm:
-            self._pretrain_and_fit_head(X_train, Y_train, validation)
+            self._pretrain_and_fit_head(X, Y, validation, rows)
         if self.fine_tune or warm:
-            self._fine_tune(X_train, Y_train, validation, self.max_iter)
+            self._fine_tune(X, Y, validation, self.max_iter, rows=rows)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -175,10 +172,10 @@ class BaseSupervisedDBN(BaseDBN):
         self._fine_tune(X, Y, None, 1, check_convergence=False)
         return self
 
-    def _pretrain_and_fit_head(self, X, Y, validation):
+    def _pretrain_and_fit_head(self, X, Y, validation, rows=None):
         """Stages 1 and 2: a new network, pretrained, its head fitted."""
         self._record_structure()
-        rbms = self._pretrain(X, self._rng)
+        rbms = self._pretrain(X, self._rng, rows=rows)
         self.pretraining_curves_ = [
             list(rbm.reconstruction_error_curve_) for rbm in rbms
         ]
@@ -186,7 +183,7 @@ class BaseSupervisedDBN(BaseDBN):
         del rbms
         self._units = units
         self.coefs_, self.intercepts_ = coefs, intercepts
-        self._fit_head(X, Y, validation)
+        self._fit_head(X, Y, validation, rows)
 
     def _validate_Xy(self, X, y, reset):
         X, y = validate_data(
@@ -204,33 +201,15 @@ class BaseSupervisedDBN(BaseDBN):
         return X, y
 
     def _split_validation(self, X, Y, y):
-        if not self.early_stopping:
-            return X, Y, None
-        stratify = y if isinstance(self, ClassifierMixin) else None
-        self._check_validation_split(X.shape[0], stratify)
-        X_train, X_val, Y_train, Y_val = train_test_split(
-            X,
-            Y,
-            test_size=self.validation_fraction,
-            random_state=child_seed(self._rng),
-            stratify=stratify,
-        )
-        return X_train, Y_train, (X_val, Y_val, self._validation_score)
+        """Training rows (None: all) and the held-out data, when early stopping.
 
-    def _check_validation_split(self, n_samples, stratify):
-        n_val = int(np.ceil(self.validation_fraction * n_samples))
-        needed = 2
-        if stratify is not None:
-            needed = max(needed, len(np.unique(stratify)))
-        if n_val < needed or n_samples - n_val < needed:
-            raise ValueError(
-                f"early_stopping holds out validation_fraction="
-                f"{self.validation_fraction} of the {n_samples} samples, "
-                f"{n_val} rows, but needs at least {needed} rows on each side "
-                "(one per class for a classifier). With this little data, "
-                "set early_stopping=False and choose max_iter by "
-                "cross-validation, or raise validation_fraction."
-            )
+        Only the held-out rows are copied; training reads its rows in place.
+        """
+        if not self.early_stopping:
+            return None, None
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        train_rows, val_rows = self._validation_rows(X.shape[0], stratify)
+        return train_rows, (X[val_rows], Y[val_rows], self._validation_score)
 
     def _new_output_layer(self, fan_in, fan_out):
         dtype = DTYPES[self.dtype]
@@ -252,7 +231,7 @@ class BaseSupervisedDBN(BaseDBN):
         self.n_iter_ = 0
         self._fine_tuning_state = None
 
-    def _fit_head(self, X, Y, validation):
+    def _fit_head(self, X, Y, validation, rows=None):
         """Stage 2: the output layer alone, fitted on frozen top-layer features.
 
         A convex problem (softmax or linear regression on fixed features),
@@ -262,7 +241,9 @@ class BaseSupervisedDBN(BaseDBN):
         """
         self._reset_history()
         encoder = Network(self.coefs_, self.intercepts_, self._units)
-        features = predict(encoder, X)
+        features = predict(encoder, X, rows=rows)
+        if rows is not None:
+            Y = Y[rows]
         W, b = self._new_output_layer(features.shape[1], Y.shape[1])
         head = Network([W], [b], [self._output_unit])
         self.n_head_iter_, self.head_loss_, converged = fit_lbfgs(
@@ -270,7 +251,7 @@ class BaseSupervisedDBN(BaseDBN):
             features,
             Y,
             alpha=self.alpha,
-            batch_size=self._batch_size(X.shape[0]),
+            batch_size=self._batch_size(len(Y)),
             max_iter=self.head_max_iter,
         )
         del features
@@ -293,7 +274,7 @@ class BaseSupervisedDBN(BaseDBN):
             X_val, Y_val, score = validation
             self.best_validation_score_ = score(predict(self._network(), X_val), Y_val)
 
-    def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True):
+    def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True, rows=None):
         """Stage 3: backpropagation through every layer.
 
         With ``fine_tune=False`` (``partial_fit`` and warm starts) only the
@@ -303,7 +284,9 @@ class BaseSupervisedDBN(BaseDBN):
         if not self.fine_tune:
             n_hidden = len(self.coefs_) - 1
             encoder, net = net.layers(0, n_hidden), net.layers(n_hidden)
-            X = predict(encoder, X)
+            X = predict(encoder, X, rows=rows)
+            if rows is not None:
+                Y, rows = Y[rows], None
             if validation is not None:
                 X_val, Y_val, score = validation
                 validation = (predict(encoder, X_val), Y_val, score)
@@ -337,10 +320,11 @@ class BaseSupervisedDBN(BaseDBN):
             state,
             solver=self.solver,
             n_epochs=n_epochs,
-            batch_size=self._batch_size(X.shape[0]),
+            batch_size=self._batch_size(X.shape[0] if rows is None else len(rows)),
             rng=self._rng,
             alpha=self.alpha,
             dropout=self.dropout,
+            rows=rows,
             validation=validation,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,

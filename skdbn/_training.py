@@ -26,7 +26,7 @@ from ._network import (
     weight_gradient,
 )
 from ._units import get_unit
-from ._utils import load_batch, minibatches
+from ._utils import count_rows, load_batch, minibatches, take_rows
 from ._validation import (
     check_finite_training,
     check_training_progress,
@@ -271,8 +271,11 @@ def run_epochs(
     verbose=0,
     label="fine-tuning",
     learning_rate_name="learning_rate_init",
+    rows=None,
 ):
     """Train ``net`` on ``(X, Y)`` for up to ``n_epochs`` epochs.
+
+    With ``rows`` (an index array) only those rows of ``X`` and ``Y`` train.
 
     Parameters
     ----------
@@ -289,7 +292,7 @@ def run_epochs(
     n_run : int
         Number of epochs run.
     """
-    n_samples = X.shape[0]
+    n_samples = count_rows(X, rows)
     batch_size = min(batch_size, n_samples)
     X_batch = np.empty((batch_size, X.shape[1]), dtype=Y.dtype)
     Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
@@ -306,9 +309,9 @@ def run_epochs(
             total = 0.0
             # Overflow is reported below as divergence, with a useful message.
             with np.errstate(over="ignore", invalid="ignore"):
-                for rows in minibatches(n_samples, batch_size, rng):
-                    xb = load_batch(X, rows, X_batch[: len(rows)])
-                    yb = np.take(Y, rows, axis=0, out=Y_batch[: len(rows)])
+                for batch in minibatches(n_samples, batch_size, rng, rows):
+                    xb = load_batch(X, batch, X_batch[: len(batch)])
+                    yb = np.take(Y, batch, axis=0, out=Y_batch[: len(batch)])
                     value = train_step(
                         net,
                         xb,
@@ -318,7 +321,7 @@ def run_epochs(
                         dropout=dropout,
                         rng=rng,
                     )
-                    total += value * len(rows)
+                    total += value * len(batch)
             # The L2 term at the epoch's final weights (computing it per batch
             # would cost a sweep over every weight each step).
             with np.errstate(over="ignore", invalid="ignore"):
@@ -359,7 +362,7 @@ def run_epochs(
     return n_run
 
 
-def _warn_if_worse_than_constant(net, Y, loss_curve, label, optimizer, max_rows=10000):
+def _warn_if_worse_than_constant(net, Y, loss_curve, label, optimizer, max_rows=2000):
     """Warn when training made the loss worse and ended above a constant model's.
 
     ``loss_curve`` holds this call's epochs. The constant is the best output
@@ -402,6 +405,7 @@ def fit_lbfgs(
     loss_curve=None,
     label="output layer",
     learning_rate_name="alpha",
+    rows=None,
 ):
     """Fit ``net`` on all of ``(X, Y)`` at once with L-BFGS.
 
@@ -430,7 +434,7 @@ def fit_lbfgs(
     params = net.params
     shapes = [p.shape for p in params]
     sizes = [p.size for p in params]
-    n_samples = X.shape[0]
+    n_samples = count_rows(X, rows)
     penalty_rows = n_samples if batch_size is None else min(batch_size, n_samples)
 
     def unpack(theta):
@@ -445,7 +449,9 @@ def fit_lbfgs(
         grads = [np.zeros(shape, dtype=np.float64) for shape in shapes]
         for start in range(0, n_samples, chunk_size):
             stop = min(start + chunk_size, n_samples)
-            value, chunk_grads = forward_backward(net, X[start:stop], Y[start:stop])
+            value, chunk_grads = forward_backward(
+                net, take_rows(X, start, stop, rows), take_rows(Y, start, stop, rows)
+            )
             weight = (stop - start) / n_samples
             total += value * weight
             for grad, chunk_grad in zip(grads, chunk_grads):
@@ -489,12 +495,15 @@ def fit_lbfgs(
     return n_iter, float(value), converged
 
 
-def run_lbfgs(net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label):
+def run_lbfgs(
+    net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label, rows=None
+):
     """The ``"lbfgs"`` solver: full-batch fine-tuning, recorded in ``state``."""
     n_iter, value, converged = fit_lbfgs(
         net,
         X,
         Y,
+        rows=rows,
         alpha=alpha,
         batch_size=batch_size,
         max_iter=max_iter,
@@ -531,5 +540,6 @@ def fine_tune_network(net, X, Y, state, *, solver, n_epochs, **epoch_options):
             batch_size=epoch_options["batch_size"],
             verbose=epoch_options.get("verbose", 0),
             label=epoch_options.get("label", "fine-tuning"),
+            rows=epoch_options.get("rows"),
         )
     return run_epochs(net, X, Y, state, n_epochs=n_epochs, **epoch_options)

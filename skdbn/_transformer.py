@@ -2,7 +2,6 @@
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -16,7 +15,7 @@ from ._network import Network, predict
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import continue_or_start, fine_tune_network
 from ._units import HIDDEN_UNITS
-from ._utils import child_seed, make_generator, restore_on_error
+from ._utils import make_generator, restore_on_error
 from ._validation import (
     check_activations,
     check_finite_output,
@@ -199,23 +198,22 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         X = self._validate_X(X, reset=True, fitting=True)
         self._rng = make_generator(self.random_state)
         self._record_structure()
-        validation = None
+        validation = rows = None
         if self.fine_tune and self.early_stopping:
-            X, X_val = train_test_split(
-                X,
-                test_size=self.validation_fraction,
-                random_state=child_seed(self._rng),
-            )
+            # Training reads its rows of X in place; the held-out ones are
+            # copied.
+            rows, val_rows = self._validation_rows(X.shape[0])
+            X_val = X[val_rows]
             X_val_dense = X_val.toarray() if hasattr(X_val, "toarray") else X_val
             validation = (X_val, X_val_dense, self._validation_score)
-        self.rbms_ = self._pretrain(X, self._rng)
+        self.rbms_ = self._pretrain(X, self._rng, rows=rows)
         self._unroll()
         self.loss_curve_ = []
         self.validation_scores_ = [] if validation is not None else None
         self.n_iter_ = self.rbms_[-1].n_iter_
         self._fine_tuning_state = None
         if self.fine_tune == "autoencoder":
-            self.n_iter_ = self._fine_tune(X, validation, self.max_iter)
+            self.n_iter_ = self._fine_tune(X, validation, self.max_iter, rows=rows)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -430,7 +428,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
     def _structure(self):
         return {**super()._structure(), "fine_tune": self.fine_tune}
 
-    def _fine_tune(self, X, validation, n_epochs, check_convergence=True):
+    def _fine_tune(self, X, validation, n_epochs, check_convergence=True, rows=None):
         net = self._autoencoder()
         state = continue_or_start(
             self._fine_tuning_state,
@@ -454,7 +452,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             state,
             solver=self.solver,
             n_epochs=n_epochs,
-            batch_size=self._batch_size(X.shape[0]),
+            batch_size=self._batch_size(X.shape[0] if rows is None else len(rows)),
+            rows=rows,
             rng=self._rng,
             alpha=self.alpha,
             validation=validation,

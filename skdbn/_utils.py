@@ -23,19 +23,35 @@ def child_seed(rng):
     return int(rng.integers(np.iinfo(np.int32).max))
 
 
-def minibatches(n_samples, batch_size, rng=None):
+def minibatches(n_samples, batch_size, rng=None, rows=None):
     """Index arrays of one epoch's mini-batches, shuffled when ``rng`` is given.
 
-    Indices within a batch are sorted so that gathering the rows walks memory
-    forwards.
+    With ``rows`` (an index array) the batches cover those rows only, and
+    ``n_samples`` is ignored: training on a subset of an array without
+    copying it. Indices within a batch are sorted so that gathering the rows
+    walks memory forwards.
     """
+    if rows is not None:
+        n_samples = len(rows)
     order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
+    if rows is not None:
+        order = np.asarray(rows)[order]
     batch_size = max(1, min(batch_size, n_samples))
     batches = [order[i : i + batch_size] for i in range(0, n_samples, batch_size)]
     if rng is not None:
         for batch in batches:
             batch.sort()
     return batches
+
+
+def count_rows(X, rows=None):
+    """The number of rows of ``X``, or of the subset ``rows`` of it."""
+    return X.shape[0] if rows is None else len(rows)
+
+
+def take_rows(X, start, stop, rows=None):
+    """Rows ``start:stop`` of ``X``, or of its subset ``rows`` (a copy then)."""
+    return X[start:stop] if rows is None else X[np.asarray(rows[start:stop])]
 
 
 def gen_row_chunks(n_samples, chunk_size):
