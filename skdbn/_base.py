@@ -8,7 +8,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
-from ._training import LEARNING_RATE_SCHEDULES
+from ._training import LEARNING_RATE_SCHEDULES, continue_or_start
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._utils import child_seed
 from ._validation import DTYPES, validate_visible_data
@@ -278,6 +278,20 @@ class BaseDBN(BaseEstimator):
 
     def _validate_X(self, X, reset, fitting):
         return validate_visible_data(self, X, reset=reset, fitting=fitting)
+
+    def _training_state(self, net, scope, *, fresh):
+        """The fine-tuning state: the last call's carried over, or a new one."""
+        return continue_or_start(
+            getattr(self, "_fine_tuning_state", None),
+            fresh=fresh,
+            scope=scope,
+            solver=self.solver,
+            params=net.params,
+            learning_rate_init=self.learning_rate_init,
+            momentum=self.momentum,
+            schedule=self.learning_rate,
+            horizon=self.max_iter,
+        )
 
     def _validation_rows(self, n_samples, stratify=None):
         """Sorted training rows and the held-out rows of an early-stopping split."""

@@ -14,7 +14,7 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import unroll_encoder
-from ._training import continue_or_start, fine_tune_network, fit_lbfgs
+from ._training import fine_tune_network, fit_lbfgs
 from ._units import glorot_uniform
 from ._utils import make_generator, restore_on_error
 from ._validation import DTYPES, check_finite_output, check_visible_range, warn
@@ -292,17 +292,8 @@ class BaseSupervisedDBN(BaseDBN):
                 validation = (predict(encoder, X_val), Y_val, score)
         # fit starts a fresh optimiser, as MLPClassifier does on warm starts;
         # partial_fit calls carry its state over.
-        state = continue_or_start(
-            self._fine_tuning_state,
-            fresh=check_convergence,
-            scope="all layers" if self.fine_tune else "output layer",
-            solver=self.solver,
-            params=net.params,
-            learning_rate_init=self.learning_rate_init,
-            momentum=self.momentum,
-            schedule=self.learning_rate,
-            horizon=self.max_iter,
-        )
+        scope = "all layers" if self.fine_tune else "output layer"
+        state = self._training_state(net, scope, fresh=check_convergence)
         if validation is not None and self.best_validation_score_ is not None:
             # The head's best score is the bar fine-tuning has to clear; its
             # weights are what early stopping falls back to.

@@ -13,7 +13,7 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
-from ._training import continue_or_start, fine_tune_network
+from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
 from ._utils import make_generator, restore_on_error
 from ._validation import (
@@ -430,17 +430,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
 
     def _fine_tune(self, X, validation, n_epochs, check_convergence=True, rows=None):
         net = self._autoencoder()
-        state = continue_or_start(
-            self._fine_tuning_state,
-            fresh=check_convergence,
-            scope="autoencoder",
-            solver=self.solver,
-            params=net.params,
-            learning_rate_init=self.learning_rate_init,
-            momentum=self.momentum,
-            schedule=self.learning_rate,
-            horizon=self.max_iter,
-        )
+        state = self._training_state(net, "autoencoder", fresh=check_convergence)
         # The history is written into the fitted attributes epoch by epoch.
         state.loss_curve = self.loss_curve_
         if validation is not None:
