@@ -41,6 +41,13 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         that exceeds 1.
     pretrain_weight_decay : float, default=2e-4
         L2 penalty on the RBM weights during pretraining.
+    sparsity_target : float or sequence, default=0.1
+        Mean activation the sparsity penalty pulls each pretrained hidden
+        unit towards, for all layers or one per layer (see ``RBM``).
+    sparsity_cost : float or sequence, default=0.0
+        Weight of the sparsity penalty during pretraining, for all layers or
+        one per layer; 0 turns it off. A single value applies to the layers
+        of Bernoulli hidden units only.
     n_gibbs_steps : int, default=1
         Gibbs steps per CD update (the k of CD-k).
     persistent : bool, default=False
@@ -197,6 +204,8 @@ PRETRAINING_CONSTRAINTS = {
         StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")
     ),
     "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+    "sparsity_target": _per_layer_option(Interval(Real, 0, 1, closed="neither")),
+    "sparsity_cost": _per_layer_option(Interval(Real, 0, None, closed="left")),
     "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -264,6 +273,8 @@ class BaseDBN(BaseEstimator):
             n_gibbs_steps=self.n_gibbs_steps,
             persistent=self.persistent,
             weight_decay=self.pretrain_weight_decay,
+            sparsity_target=self.sparsity_target,
+            sparsity_cost=self.sparsity_cost,
             dtype=self.dtype,
             rng=rng,
             verbose=self.verbose,

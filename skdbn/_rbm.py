@@ -95,6 +95,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         their final values.
     weight_decay : float, default=2e-4
         L2 penalty on the weights (not the biases).
+    sparsity_target : float, default=0.1
+        Mean activation the sparsity penalty pulls each hidden unit towards
+        (Hinton's practical guide, section 11: 0.01 to 0.1).
+    sparsity_cost : float, default=0.0
+        Weight of the sparsity penalty; 0 turns it off. It needs Bernoulli
+        hidden units. The penalty keeps a running estimate of each unit's
+        mean activation (``hidden_activity_``, decay 0.95) and moves the
+        unit's bias and incoming weights by ``learning_rate * sparsity_cost
+        * (estimate - sparsity_target)`` per batch.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the parameters and of all computation. Input of either
         precision is accepted; output has this dtype.
@@ -114,6 +123,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Visible biases.
     learning_rate_ : float
         The step size of the last epoch (``learning_rate`` resolved).
+    hidden_activity_ : ndarray of shape (n_components,)
+        Running estimate of each hidden unit's mean activation during
+        training, kept by the sparsity penalty (0.5 until it is used).
     reconstruction_error_curve_ : list of float
         Mean over the rows of each epoch of the squared error between a row
         and its one-step reconstruction.
@@ -164,6 +176,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "initial_momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "dtype": [StrOptions(set(DTYPES))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -183,6 +197,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         momentum=0.9,
         initial_momentum=0.5,
         weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -198,6 +214,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.momentum = momentum
         self.initial_momentum = initial_momentum
         self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
@@ -451,6 +469,19 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _validate_input(self, X, reset, fitting):
         return validate_visible_data(self, X, reset=reset, fitting=fitting)
 
+    def _sparsity_penalty(self):
+        if not self.sparsity_cost:
+            return None
+        if not get_unit(self._hidden).binary:
+            raise ValueError(
+                "sparsity_cost needs Bernoulli hidden units (the penalty pulls a "
+                f"probability towards sparsity_target), not {self._hidden!r}; "
+                "set sparsity_cost=0."
+            )
+        return rbm_math.SparsityPenalty(
+            self.sparsity_target, self.sparsity_cost, self.hidden_activity_
+        )
+
     def _learning_rate(self):
         if self.learning_rate == "auto":
             return self._auto_learning_rate
@@ -499,6 +530,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # Momentum of the packed parameters (see pack_params).
         self._velocity = np.zeros((self.n_components + 1, n_features + 1), dtype=dtype)
         self._persistent_hidden = None
+        # The initial model's hidden means: small weights, zero biases.
+        self.hidden_activity_ = np.full(self.n_components, 0.5)
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
 
@@ -581,6 +614,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 n_gibbs_steps=self.n_gibbs_steps,
                 rng=self._rng,
                 persistent_hidden=self._persistent_hidden,
+                sparsity=self._sparsity_penalty(),
             )
             per_row = error / n_rows
             if reference is None:

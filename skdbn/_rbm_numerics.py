@@ -168,6 +168,7 @@ def cd_step(
     n_gibbs_steps,
     rng,
     persistent_hidden=None,
+    sparsity=None,
 ):
     """One CD-k (or PCD-k) update on the batch already in the workspace.
 
@@ -185,7 +186,8 @@ def cd_step(
     (gradient - weight_decay * W)`` then ``params += velocity``, with the
     gradient averaged over the batch and no decay on the biases. The biases
     ride along in the products and the two gradient statistics are one
-    product over the stacked phases (see :class:`CDWorkspace`).
+    product over the stacked phases (see :class:`CDWorkspace`). With
+    ``sparsity`` (a :class:`SparsityPenalty`) its gradient joins the step.
 
     Returns
     -------
@@ -240,6 +242,8 @@ def cd_step(
         alpha=learning_rate / n_rows,
         beta=momentum,
     )
+    if sparsity is not None:
+        sparsity.add_gradient(h_pos, v_pos, velocity, learning_rate)
     if weight_decay:
         decay = learning_rate * weight_decay
         axpy(params, velocity, -decay)
@@ -248,6 +252,48 @@ def cd_step(
         velocity[:-1, -1] += decay * params[:-1, -1]
     axpy(velocity, params, 1.0)
     return squared_error
+
+
+class SparsityPenalty:
+    """The sparsity target of Hinton's practical guide (2010, section 11).
+
+    A running estimate ``q`` of each hidden unit's mean activation,
+    ``q = decay * q + (1 - decay) * (mean over the batch)``, is pulled
+    towards ``target``: the cross-entropy penalty between the two has the
+    derivative ``q - target`` with respect to a logistic unit's total input,
+    which, times ``cost``, adjusts the unit's bias and (times the batch's
+    mean visible activity) its incoming weights.
+
+    Parameters
+    ----------
+    target, cost : float
+    estimate : ndarray of shape (n_hidden,)
+        ``q``, updated in place (the estimator keeps it between calls).
+    decay : float
+        The guide suggests 0.9 to 0.99.
+    """
+
+    def __init__(self, target, cost, estimate, decay=0.95):
+        self.target = target
+        self.cost = cost
+        self.estimate = estimate
+        self.decay = decay
+
+    def add_gradient(self, hidden, visible, velocity, learning_rate):
+        """Update ``q`` from the batch's hidden means and step ``velocity``.
+
+        ``hidden`` and ``visible`` are the positive phase with their ones
+        columns (packed parameters, see :func:`pack_params`).
+        """
+        q = self.estimate
+        q *= self.decay
+        q += (1 - self.decay) * hidden[:, :-1].mean(axis=0)
+        pull = (learning_rate * self.cost) * (q - self.target)
+        # Rows of the hidden units: weights times mean visible activity, and
+        # the bias through the ones column (mean 1).
+        velocity[:-1] -= np.outer(pull, visible.mean(axis=0)).astype(
+            velocity.dtype, copy=False
+        )
 
 
 def gibbs_chain(v, W, b_h, b_v, visible_unit, hidden_unit, n_steps, rng):

@@ -61,13 +61,16 @@ def make_rbm_stack(
     dtype,
     rng,
     verbose,
+    sparsity_target=0.1,
+    sparsity_cost=0.0,
 ):
     """Unfitted RBMs for every layer, parameters expanded per layer.
 
-    ``hidden_unit``, ``learning_rate`` and ``epochs`` may each be one value
-    for all layers or a sequence with one value per layer; ``learning_rate``
-    may be ``"auto"`` (see :func:`auto_learning_rate`). Each RBM gets its own
-    seed drawn from ``rng``.
+    ``hidden_unit``, ``learning_rate``, ``epochs``, ``sparsity_target`` and
+    ``sparsity_cost`` may each be one value for all layers or a sequence
+    with one value per layer; ``learning_rate`` and ``epochs`` may be
+    ``"auto"``. A single ``sparsity_cost`` applies to the layers of binary
+    hidden units only. Each RBM gets its own seed drawn from ``rng``.
     """
     sizes = list(hidden_layer_sizes)
     n_layers = len(sizes)
@@ -86,10 +89,25 @@ def make_rbm_stack(
         "pretrain_epochs",
         [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
     )
+    targets = per_layer(
+        sparsity_target,
+        n_layers,
+        "sparsity_target",
+        [Interval(Real, 0, 1, closed="neither")],
+    )
+    one_cost = np.ndim(sparsity_cost) == 0
+    costs = per_layer(
+        sparsity_cost,
+        n_layers,
+        "sparsity_cost",
+        [Interval(Real, 0, None, closed="left")],
+    )
     rbms = []
-    for size, (visible, hidden), rate, n_epochs in zip(
-        sizes, layer_units(visible_unit, hidden_units), rates, epochs
+    for size, (visible, hidden), rate, n_epochs, target, cost in zip(
+        sizes, layer_units(visible_unit, hidden_units), rates, epochs, targets, costs
     ):
+        if one_cost and not get_unit(hidden).binary:
+            cost = 0.0
         if n_epochs == "auto":
             n_epochs = auto_pretrain_epochs(n_samples, batch_size)
         rbms.append(
@@ -103,6 +121,8 @@ def make_rbm_stack(
                 n_gibbs_steps=n_gibbs_steps,
                 persistent=persistent,
                 weight_decay=weight_decay,
+                sparsity_target=float(target),
+                sparsity_cost=float(cost),
                 dtype=dtype,
                 random_state=child_seed(rng),
                 verbose=max(0, verbose - 1),

@@ -42,6 +42,8 @@ class BaseSupervisedDBN(BaseDBN):
         pretrain_epochs="auto",
         pretrain_learning_rate="auto",
         pretrain_weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
         n_gibbs_steps=1,
         persistent=False,
         batch_size="auto",
@@ -69,6 +71,8 @@ class BaseSupervisedDBN(BaseDBN):
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_weight_decay = pretrain_weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
         self.n_gibbs_steps = n_gibbs_steps
         self.persistent = persistent
         self.batch_size = batch_size

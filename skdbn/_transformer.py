@@ -30,6 +30,8 @@ RBM_TRAINING_SETTINGS = (
     "n_gibbs_steps",
     "persistent",
     "weight_decay",
+    "sparsity_target",
+    "sparsity_cost",
     "verbose",
 )
 
@@ -132,6 +134,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         pretrain_epochs="auto",
         pretrain_learning_rate="auto",
         pretrain_weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
         n_gibbs_steps=1,
         persistent=False,
         batch_size="auto",
@@ -156,6 +160,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_weight_decay = pretrain_weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
         self.n_gibbs_steps = n_gibbs_steps
         self.persistent = persistent
         self.batch_size = batch_size
