@@ -94,9 +94,16 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
         L2 penalty on the weights, scaled as in ``MLPClassifier``.
     dropout : float, default=0.0
         Probability of dropping each hidden unit during fine-tuning.
+    head_hidden_layer_sizes : array-like of int, default=()
+        Hidden layers of the supervised head, between the pretrained stack
+        and the output layer: rectified linear units, Glorot-initialised, as
+        in ``MLPClassifier``. The head is trained on the frozen pretrained
+        features, then fine-tuning trains everything.
     head_max_iter : int, default=100
-        L-BFGS iterations for the output layer, fitted alone on the frozen
-        pretrained features before fine-tuning; 0 leaves it at its random
+        Training of the head alone on the frozen pretrained features, before
+        fine-tuning: L-BFGS iterations for a head without hidden layers
+        (a convex problem), epochs of Adam with ``learning_rate_init`` for
+        one with hidden layers; 0 leaves the head at its random
         initialisation.
     fine_tune : bool, default=True
         Fine-tune every layer with backpropagation after the head is trained.
@@ -221,6 +228,7 @@ FINE_TUNING_CONSTRAINTS = {
     "momentum": [Interval(Real, 0, 1, closed="both")],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
+    "head_hidden_layer_sizes": ["array-like"],
     "head_max_iter": [Interval(Integral, 0, None, closed="left")],
     "fine_tune": ["boolean"],
     "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -230,6 +238,18 @@ FINE_TUNING_CONSTRAINTS = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "warm_start": ["boolean"],
 }
+
+
+def _positive_sizes(value, name, allow_empty=False):
+    """A list of layer sizes from ``value``, checked: positive ints."""
+    sizes = np.atleast_1d(np.asarray(value))
+    if sizes.ndim != 1 or (sizes.size == 0 and not allow_empty):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive ints, got {value!r}."
+        )
+    if sizes.size and (not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1)):
+        raise ValueError(f"{name} must hold positive ints, got {value!r}.")
+    return [int(s) for s in sizes]
 
 
 def _as_plain(value):
@@ -242,18 +262,7 @@ class BaseDBN(BaseEstimator):
     """Pretraining shared by every DBN estimator."""
 
     def _layer_sizes(self):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0:
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive "
-                f"ints, got {self.hidden_layer_sizes!r}."
-            )
-        if not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
-            raise ValueError(
-                "hidden_layer_sizes must hold positive ints, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
+        return _positive_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _batch_size(self, n_samples):
         """The mini-batch size for data of ``n_samples`` rows."""

@@ -10,14 +10,24 @@ from ._base import (
     FINE_TUNING_CONSTRAINTS,
     PRETRAINING_CONSTRAINTS,
     BaseDBN,
+    _positive_sizes,
     fill_doc,
 )
 from ._network import Network, predict
 from ._stack import unroll_encoder
-from ._training import fine_tune_network, fit_lbfgs
+from ._training import (
+    TrainingState,
+    fine_tune_network,
+    fit_lbfgs,
+    make_optimizer,
+    run_epochs,
+)
 from ._units import glorot_uniform
 from ._utils import make_generator, restore_on_error
 from ._validation import DTYPES, check_finite_output, check_visible_range, warn
+
+# Hidden units of the supervised head: rectified linear, as MLPClassifier's.
+HEAD_HIDDEN_UNIT = "relu"
 
 
 class BaseSupervisedDBN(BaseDBN):
@@ -53,6 +63,7 @@ class BaseSupervisedDBN(BaseDBN):
         momentum=0.9,
         alpha=1e-4,
         dropout=0.0,
+        head_hidden_layer_sizes=(),
         head_max_iter=100,
         fine_tune=True,
         max_iter=100,
@@ -82,6 +93,7 @@ class BaseSupervisedDBN(BaseDBN):
         self.momentum = momentum
         self.alpha = alpha
         self.dropout = dropout
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
         self.head_max_iter = head_max_iter
         self.fine_tune = fine_tune
         self.max_iter = max_iter
@@ -179,6 +191,7 @@ class BaseSupervisedDBN(BaseDBN):
     def _pretrain_and_fit_head(self, X, Y, validation, rows=None):
         """Stages 1 and 2: a new network, pretrained, its head fitted."""
         self._record_structure()
+        head_sizes = self._head_sizes()  # checked before the long stage
         rbms = self._pretrain(X, self._rng, rows=rows)
         self.pretraining_curves_ = [
             list(rbm.reconstruction_error_curve_) for rbm in rbms
@@ -186,8 +199,17 @@ class BaseSupervisedDBN(BaseDBN):
         coefs, intercepts, units = unroll_encoder(rbms)
         del rbms
         self._units = units
+        self._n_stack_layers = len(coefs)
         self.coefs_, self.intercepts_ = coefs, intercepts
-        self._fit_head(X, Y, validation, rows)
+        self._fit_head(X, Y, validation, rows, head_sizes)
+
+    def _head_sizes(self):
+        return _positive_sizes(
+            self.head_hidden_layer_sizes, "head_hidden_layer_sizes", allow_empty=True
+        )
+
+    def _structure(self):
+        return {**super()._structure(), "head_hidden_layer_sizes": self._head_sizes()}
 
     def _validate_Xy(self, X, y, reset):
         X, y = validate_data(
@@ -215,13 +237,6 @@ class BaseSupervisedDBN(BaseDBN):
         train_rows, val_rows = self._validation_rows(X.shape[0], stratify)
         return train_rows, (X[val_rows], Y[val_rows], self._validation_score)
 
-    def _new_output_layer(self, fan_in, fan_out):
-        dtype = DTYPES[self.dtype]
-        W = glorot_uniform(
-            (fan_in, fan_out), fan_in, fan_out, self._output_unit, self._rng, dtype
-        )
-        return W, np.zeros(fan_out, dtype=dtype)
-
     def _network(self):
         return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
 
@@ -235,48 +250,88 @@ class BaseSupervisedDBN(BaseDBN):
         self.n_iter_ = 0
         self._fine_tuning_state = None
 
-    def _fit_head(self, X, Y, validation, rows=None):
-        """Stage 2: the output layer alone, fitted on frozen top-layer features.
+    def _fit_head(self, X, Y, validation, rows=None, head_sizes=()):
+        """Stage 2: the head alone, fitted on frozen top-layer features.
 
-        A convex problem (softmax or linear regression on fixed features),
-        solved to convergence with L-BFGS like Hinton & Salakhutdinov's
-        conjugate-gradient head, so that fine-tuning starts from the best
-        head those features allow.
+        Without hidden layers a convex problem (softmax or linear regression
+        on fixed features), solved to convergence with L-BFGS like Hinton &
+        Salakhutdinov's conjugate-gradient head, so that fine-tuning starts
+        from the best head those features allow; with hidden layers (the
+        lecture's MLP on the frozen features), epochs of Adam.
         """
         self._reset_history()
         encoder = Network(self.coefs_, self.intercepts_, self._units)
         features = predict(encoder, X, rows=rows)
         if rows is not None:
             Y = Y[rows]
-        W, b = self._new_output_layer(features.shape[1], Y.shape[1])
-        head = Network([W], [b], [self._output_unit])
-        self.n_head_iter_, self.head_loss_, converged = fit_lbfgs(
-            head,
-            features,
-            Y,
-            alpha=self.alpha,
-            batch_size=self._batch_size(len(Y)),
-            max_iter=self.head_max_iter,
-        )
+        head = self._new_head(features.shape[1], head_sizes, Y.shape[1])
+        if head_sizes:
+            converged = self._fit_head_by_epochs(head, features, Y)
+            what = f"{self.n_head_iter_} epochs"
+        else:
+            self.n_head_iter_, self.head_loss_, converged = fit_lbfgs(
+                head,
+                features,
+                Y,
+                alpha=self.alpha,
+                batch_size=self._batch_size(len(Y)),
+                max_iter=self.head_max_iter,
+            )
+            what = f"{self.n_head_iter_} L-BFGS iterations"
         del features
         final_stage = not self.fine_tune or self.max_iter == 0
         if not converged and final_stage and self.head_max_iter > 0:
             warn(
-                f"The output layer did not converge in head_max_iter="
-                f"{self.head_max_iter} L-BFGS iterations; increase it.",
+                f"The head did not converge in head_max_iter={self.head_max_iter} "
+                f"({what}); increase it.",
                 ConvergenceWarning,
             )
         if self.verbose:
-            print(
-                f"[head] {self.n_head_iter_} L-BFGS iterations, "
-                f"loss {self.head_loss_:.5f}"
-            )
-        self.coefs_.append(W)
-        self.intercepts_.append(b)
+            print(f"[head] {what}, loss {self.head_loss_:.5f}")
+        self.coefs_.extend(head.coefs)
+        self.intercepts_.extend(head.intercepts)
+        self._units = self._units + head.units[:-1]
         self.best_loss_ = self.head_loss_
         if validation is not None:
             X_val, Y_val, score = validation
             self.best_validation_score_ = score(predict(self._network(), X_val), Y_val)
+
+    def _new_head(self, fan_in, hidden_sizes, fan_out):
+        """The head's layers, Glorot-initialised: hidden ReLU layers, output."""
+        dtype = DTYPES[self.dtype]
+        sizes = [fan_in, *hidden_sizes, fan_out]
+        units = [HEAD_HIDDEN_UNIT] * len(hidden_sizes) + [self._output_unit]
+        coefs = [
+            glorot_uniform((a, b), a, b, unit, self._rng, dtype)
+            for a, b, unit in zip(sizes, sizes[1:], units)
+        ]
+        intercepts = [np.zeros(b, dtype=dtype) for b in sizes[1:]]
+        return Network(coefs, intercepts, units)
+
+    def _fit_head_by_epochs(self, head, features, Y):
+        """Adam epochs for a head with hidden layers; returns whether it converged."""
+        state = TrainingState(
+            make_optimizer("adam", head.params, self.learning_rate_init, 0.0)
+        )
+        n_run = run_epochs(
+            head,
+            features,
+            Y,
+            state,
+            n_epochs=self.head_max_iter,
+            batch_size=self._batch_size(len(Y)),
+            rng=self._rng,
+            alpha=self.alpha,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            check_convergence=True,
+            verbose=self.verbose,
+            label="head",
+            warn_unconverged=False,
+        )
+        self.n_head_iter_ = n_run
+        self.head_loss_ = state.loss_curve[-1] if state.loss_curve else np.nan
+        return n_run < self.head_max_iter
 
     def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True, rows=None):
         """Stage 3: backpropagation through every layer.
@@ -286,8 +341,8 @@ class BaseSupervisedDBN(BaseDBN):
         """
         net = self._network()
         if not self.fine_tune:
-            n_hidden = len(self.coefs_) - 1
-            encoder, net = net.layers(0, n_hidden), net.layers(n_hidden)
+            n_stack = self._n_stack_layers
+            encoder, net = net.layers(0, n_stack), net.layers(n_stack)
             X = predict(encoder, X, rows=rows)
             if rows is not None:
                 Y, rows = Y[rows], None
@@ -296,7 +351,7 @@ class BaseSupervisedDBN(BaseDBN):
                 validation = (predict(encoder, X_val), Y_val, score)
         # fit starts a fresh optimiser, as MLPClassifier does on warm starts;
         # partial_fit calls carry its state over.
-        scope = "all layers" if self.fine_tune else "output layer"
+        scope = "all layers" if self.fine_tune else "head"
         state = self._training_state(net, scope, fresh=check_convergence)
         if validation is not None and self.best_validation_score_ is not None:
             # The head's best score is the bar fine-tuning has to clear; its

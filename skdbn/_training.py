@@ -272,6 +272,7 @@ def run_epochs(
     label="fine-tuning",
     learning_rate_name="learning_rate_init",
     rows=None,
+    warn_unconverged=True,
 ):
     """Train ``net`` on ``(X, Y)`` for up to ``n_epochs`` epochs.
 
@@ -284,8 +285,9 @@ def run_epochs(
         better). When given, training stops on the validation score and the
         best weights are restored at the end.
     check_convergence : bool
-        Stop early when the monitored quantity stalls, and warn when
-        ``n_epochs`` run out before that.
+        Stop early when the monitored quantity stalls, and warn (unless
+        ``warn_unconverged`` is False: the caller warns) when ``n_epochs``
+        run out before that.
 
     Returns
     -------
@@ -350,7 +352,7 @@ def run_epochs(
 
     if validation is not None and state.best_params is not None:
         net.set_params(state.best_params)
-    if check_convergence and not stopped and n_epochs > 0:
+    if check_convergence and warn_unconverged and not stopped and n_epochs > 0:
         warn(
             f"{label}: the maximum number of epochs ({n_epochs}) was reached "
             "before the optimisation converged.",

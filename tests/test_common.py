@@ -23,6 +23,7 @@ def _estimators():
     # data: on the checks' raw data their training rightly diverges).
     yield from _defaults()
     yield from _defaults(dtype="float64")
+    yield DBNClassifier(head_hidden_layer_sizes=(16,))
     yield make_pipeline(
         StandardScaler(), DBNRegressor(visible_unit="gaussian", random_state=0)
     )
