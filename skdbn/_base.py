@@ -39,6 +39,19 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         and 0.001 below Gaussian or rectified hidden units (Hinton's
         practical guide), divided by the layer's input's mean square where
         that exceeds 1.
+    pretraining : {"rbm", "autoencoder"}, default="rbm"
+        How each layer is pretrained on the output of the layers below: as an
+        RBM by contrastive divergence, or as a one-layer autoencoder (an
+        encoder with the layer's hidden units and a decoder with its visible
+        units, whose loss is cross-entropy for Bernoulli and squared error
+        for Gaussian units; the decoder is then dropped and the encoder
+        kept), trained by Adam at ``learning_rate_init`` for
+        ``pretrain_epochs`` epochs. Everything after pretraining is the
+        same for both.
+    pretrain_noise : float, default=0.0
+        With ``pretraining="autoencoder"``, the probability of masking each
+        input value to 0 during pretraining (a denoising autoencoder; the
+        targets stay clean).
     pretrain_weight_decay : float, default=2e-4
         L2 penalty on the RBM weights during pretraining.
     sparsity_target : float or sequence, default=0.1
@@ -210,6 +223,8 @@ PRETRAINING_CONSTRAINTS = {
     "pretrain_learning_rate": _per_layer_option(
         StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")
     ),
+    "pretraining": [StrOptions({"rbm", "autoencoder"})],
+    "pretrain_noise": [Interval(Real, 0, 1, closed="left")],
     "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
     "sparsity_target": _per_layer_option(Interval(Real, 0, 1, closed="neither")),
     "sparsity_cost": _per_layer_option(Interval(Real, 0, None, closed="left")),
@@ -290,10 +305,26 @@ class BaseDBN(BaseEstimator):
         )
 
     def _pretrain(self, X, rng, partial=False, rows=None):
-        """Fit a new RBM stack on ``X`` (or its rows ``rows``) greedily."""
+        """Fit a new stack on ``X`` (or its rows ``rows``) greedily."""
         rbms = self._make_rbms(rng, X.shape[0] if rows is None else len(rows))
+        autoencoder = None
+        if self.pretraining == "autoencoder":
+            if partial:
+                raise ValueError(
+                    "Streaming the stack through partial_fit needs "
+                    "pretraining='rbm'; with pretraining='autoencoder' call fit."
+                )
+            autoencoder = {
+                "learning_rate": self.learning_rate_init,
+                "noise": self.pretrain_noise,
+            }
         return pretrain_greedy(
-            rbms, X, partial=partial, verbose=self.verbose, rows=rows
+            rbms,
+            X,
+            partial=partial,
+            verbose=self.verbose,
+            rows=rows,
+            autoencoder=autoencoder,
         )
 
     def _validate_X(self, X, reset, fitting):
@@ -343,6 +374,7 @@ class BaseDBN(BaseEstimator):
     def _structure(self):
         """The parameters that fix the shape and arithmetic of the network."""
         return {
+            "pretraining": self.pretraining,
             "hidden_layer_sizes": self._layer_sizes(),
             "visible_unit": self.visible_unit,
             "hidden_unit": self.hidden_unit,

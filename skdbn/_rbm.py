@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rbm_numerics as rbm_math
+from ._autoencoder import pretrain_autoencoder_layer
 from ._blas import squared_norm
 from ._network import Network, predict
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
@@ -252,6 +253,38 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         validate_data(self, X, reset=True, skip_check_array=True)
         return self._fit(X, rows)
+
+    def _fit_as_autoencoder(self, X, rows, *, learning_rate, noise):
+        """Pretrain this layer as an autoencoder instead of by CD.
+
+        For a DBN's greedy stack (``pretraining="autoencoder"``): ``X`` is
+        validated by the caller; the encoder becomes ``components_`` and
+        ``intercept_hidden_``, the decoder's biases ``intercept_visible_``
+        (its weights are dropped), and the reconstruction loss per epoch
+        ``reconstruction_error_curve_``. See :mod:`skdbn._autoencoder`.
+        """
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self._initialize(X, make_generator(self.random_state), rows)
+        W, b_h, b_v, curve = pretrain_autoencoder_layer(
+            X,
+            self.n_components,
+            visible_unit=self._visible,
+            hidden_unit=self._hidden,
+            epochs=self.n_iter,
+            batch_size=self.batch_size,
+            learning_rate=learning_rate,
+            noise=noise,
+            rng=self._rng,
+            dtype=self.components_.dtype,
+            rows=rows,
+            verbose=self.verbose,
+        )
+        self.components_[...] = W
+        self.intercept_hidden_[...] = b_h
+        self.intercept_visible_[...] = b_v
+        self.reconstruction_error_curve_ = curve
+        self.n_iter_ = len(curve)
+        return self
 
     def _fit(self, X, rows=None):
         self._initialize(X, make_generator(self.random_state), rows)

@@ -131,7 +131,7 @@ def make_rbm_stack(
     return rbms
 
 
-def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None):
+def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None, autoencoder=None):
     """Train each RBM on the hidden means of the one below it.
 
     With ``partial=True`` each RBM makes one ``partial_fit`` pass instead of a
@@ -139,7 +139,10 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None):
     stack trains on those rows of ``X`` (already validated) without copying
     them. Only one layer's activations are kept at a time. Ctrl-C ends
     pretraining: the interrupted layer keeps what it learnt and the layers
-    above start untrained, as with ``pretrain_epochs=0``.
+    above start untrained, as with ``pretrain_epochs=0``. With
+    ``autoencoder`` (a dict with ``learning_rate`` and ``noise``; not with
+    ``partial``) each layer is pretrained as an autoencoder instead (see
+    :mod:`skdbn._autoencoder`), on the same epochs and batches.
     """
     data = X
     interrupted = False
@@ -151,6 +154,8 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None):
             warnings.simplefilter("ignore", DataRangeWarning)
             if partial:
                 rbm.partial_fit(data)
+            elif autoencoder is not None:
+                rbm._fit_as_autoencoder(data, rows, **autoencoder)
             elif rows is not None:
                 rbm._fit_rows(data, rows)
             else:

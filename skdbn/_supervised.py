@@ -51,6 +51,8 @@ class BaseSupervisedDBN(BaseDBN):
         hidden_unit="bernoulli",
         pretrain_epochs="auto",
         pretrain_learning_rate="auto",
+        pretraining="rbm",
+        pretrain_noise=0.0,
         pretrain_weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -81,6 +83,8 @@ class BaseSupervisedDBN(BaseDBN):
         self.hidden_unit = hidden_unit
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretraining = pretraining
+        self.pretrain_noise = pretrain_noise
         self.pretrain_weight_decay = pretrain_weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost

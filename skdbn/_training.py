@@ -25,7 +25,7 @@ from ._network import (
     predict,
     weight_gradient,
 )
-from ._units import get_unit
+from ._units import get_unit, uniform
 from ._utils import count_rows, load_batch, minibatches, take_rows
 from ._validation import (
     check_finite_training,
@@ -273,10 +273,13 @@ def run_epochs(
     learning_rate_name="learning_rate_init",
     rows=None,
     warn_unconverged=True,
+    input_noise=0.0,
 ):
     """Train ``net`` on ``(X, Y)`` for up to ``n_epochs`` epochs.
 
     With ``rows`` (an index array) only those rows of ``X`` and ``Y`` train.
+    With ``input_noise`` each input value is set to 0 with that probability,
+    batch by batch (masking noise; the targets stay clean).
 
     Parameters
     ----------
@@ -313,6 +316,9 @@ def run_epochs(
             with np.errstate(over="ignore", invalid="ignore"):
                 for batch in minibatches(n_samples, batch_size, rng, rows):
                     xb = load_batch(X, batch, X_batch[: len(batch)])
+                    if input_noise:
+                        mask = uniform(rng, np.empty_like(xb))
+                        xb[mask < input_noise] = 0
                     yb = np.take(Y, batch, axis=0, out=Y_batch[: len(batch)])
                     value = train_step(
                         net,

@@ -133,6 +133,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         hidden_unit="auto",
         pretrain_epochs="auto",
         pretrain_learning_rate="auto",
+        pretraining="rbm",
+        pretrain_noise=0.0,
         pretrain_weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -159,6 +161,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.hidden_unit = hidden_unit
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretraining = pretraining
+        self.pretrain_noise = pretrain_noise
         self.pretrain_weight_decay = pretrain_weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
@@ -269,6 +273,11 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
                 self._unroll()
             self.n_iter_ += self._fine_tune(X, None, 1, check_convergence=False)
             return self
+        if self.pretraining != "rbm":
+            raise ValueError(
+                "Streaming the stack through partial_fit needs pretraining='rbm'; "
+                "with pretraining='autoencoder' call fit."
+            )
         if first_call:
             self.rbms_ = self._make_rbms(self._rng, X.shape[0])
         else:
@@ -365,6 +374,12 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         """
         check_is_fitted(self)
         check_sampling_params(n_samples, n_gibbs_steps)
+        if self._fitted_structure["pretraining"] != "rbm":
+            raise ValueError(
+                "sample draws from the pretrained RBMs; this model was "
+                "pretrained with pretraining='autoencoder', which has no "
+                "generative model to sample."
+            )
         top = self.rbms_[-1]
         visible_top = top.sample(
             n_samples, n_gibbs_steps=n_gibbs_steps, random_state=random_state

@@ -24,6 +24,7 @@ def _estimators():
     yield from _defaults()
     yield from _defaults(dtype="float64")
     yield DBNClassifier(head_hidden_layer_sizes=(16,))
+    yield DBNClassifier(pretraining="autoencoder", pretrain_noise=0.2)
     yield make_pipeline(
         StandardScaler(), DBNRegressor(visible_unit="gaussian", random_state=0)
     )
