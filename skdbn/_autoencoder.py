@@ -1,19 +1,25 @@
 """Layer-wise pretraining by autoencoders, the alternative to RBMs.
 
 Each layer trains a one-hidden-layer autoencoder on the output of the layers
-below: an encoder ``f(v) = unit(v @ W.T + b_h)`` with the layer's hidden
-units and a decoder ``g(h)`` with its own weights and the visible units,
-whose loss follows the visible unit type (cross-entropy for Bernoulli,
-squared error for Gaussian). The decoder is then dropped and the encoder
-kept (Bengio et al., 2007); with ``noise`` the inputs are corrupted by
-masking, the targets are not (denoising autoencoders, Vincent et al., 2008).
+below: an encoder ``h = f(v @ W.T + b_h)`` with the layer's hidden units and
+a decoder ``r = g(h @ W + b_v)`` with the visible units, whose loss follows
+the visible unit type (cross-entropy for Bernoulli, squared error for
+Gaussian). The decoder's weights are the encoder's, transposed (tied, as in
+Bengio et al., 2007 and Vincent et al., 2008), so the layer is laid out as
+an RBM (``W``, ``b_h``, ``b_v``) and the stack unrolls into a deep
+autoencoder with ``W.T`` exactly as an RBM stack does. With ``noise`` the
+inputs are corrupted by masking, the targets are not (denoising
+autoencoders).
 """
 
 import numpy as np
 
-from ._network import Network
-from ._training import TrainingState, make_optimizer, run_epochs
-from ._units import glorot_uniform
+from ._blas import gemm
+from ._network import weight_gradient
+from ._training import Adam
+from ._units import activate_affine, get_unit, glorot_uniform, uniform
+from ._utils import count_rows, load_batch, minibatches
+from ._validation import check_training_progress, warn_interrupted
 
 
 def pretrain_autoencoder_layer(
@@ -28,50 +34,89 @@ def pretrain_autoencoder_layer(
     noise,
     rng,
     dtype,
+    initial_visible_bias,
     rows=None,
     verbose=0,
 ):
-    """Train one layer's autoencoder on ``X`` (or its rows ``rows``).
+    """Train one layer's tied autoencoder on ``X`` (or its rows ``rows``).
 
-    Adam with step ``learning_rate`` for ``epochs`` epochs of mini-batches.
+    Adam with step ``learning_rate`` for ``epochs`` epochs of mini-batches;
+    Ctrl-C ends it with a warning. The decoder's biases start from
+    ``initial_visible_bias`` (the RBM's start).
 
     Returns
     -------
     W : ndarray of shape (n_hidden, n_visible)
-        The encoder's weights, laid out as an RBM's ``components_``.
+        The tied weights, laid out as an RBM's ``components_``.
     b_h, b_v : ndarray
         The encoder's and the decoder's biases.
     loss_curve : list of float
         The reconstruction loss per epoch (per row, on the clean targets).
     """
     n_visible = X.shape[1]
-    encoder = glorot_uniform(
-        (n_visible, n_hidden), n_visible, n_hidden, hidden_unit, rng, dtype
+    W = glorot_uniform(
+        (n_hidden, n_visible), n_visible, n_hidden, hidden_unit, rng, dtype
     )
-    decoder = glorot_uniform(
-        (n_hidden, n_visible), n_hidden, n_visible, visible_unit, rng, dtype
-    )
-    net = Network(
-        [encoder, decoder],
-        [np.zeros(n_hidden, dtype=dtype), np.zeros(n_visible, dtype=dtype)],
-        [hidden_unit, visible_unit],
-    )
-    state = TrainingState(make_optimizer("adam", net.params, learning_rate, 0.0))
-    targets = X.toarray() if hasattr(X, "toarray") else X
-    run_epochs(
-        net,
-        X,
-        targets,
-        state,
-        n_epochs=epochs,
-        batch_size=batch_size,
-        rng=rng,
-        input_noise=noise,
-        check_convergence=False,
-        verbose=verbose,
-        label="autoencoder pretraining",
-        learning_rate_name="learning_rate_init",
-        rows=rows,
-    )
-    W = np.ascontiguousarray(net.coefs[0].T)
-    return W, net.intercepts[0], net.intercepts[1], list(state.loss_curve)
+    b_h = np.zeros(n_hidden, dtype=dtype)
+    b_v = np.asarray(initial_visible_bias, dtype=dtype).copy()
+    params = [W, b_h, b_v]
+    optimizer = Adam(params, learning_rate)
+    hidden, visible = get_unit(hidden_unit), get_unit(visible_unit)
+    n_samples = count_rows(X, rows)
+    batch_size = min(batch_size, n_samples)
+    batch = np.empty((batch_size, n_visible), dtype=dtype)
+    corrupted = np.empty_like(batch)
+    curve = []
+    try:
+        for _ in range(epochs):
+            total = 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                for indices in minibatches(n_samples, batch_size, rng, rows):
+                    v = load_batch(X, indices, batch[: len(indices)])
+                    v_in = v
+                    if noise:
+                        v_in = corrupted[: len(indices)]
+                        np.copyto(v_in, v)
+                        v_in[uniform(rng, np.empty_like(v_in)) < noise] = 0
+                    total += len(indices) * _step(
+                        v_in, v, params, optimizer, hidden, visible
+                    )
+            loss = total / n_samples
+            check_training_progress(
+                loss,
+                curve,
+                params,
+                "autoencoder pretraining loss",
+                "learning_rate_init",
+            )
+            curve.append(loss)
+            if verbose:
+                print(f"[autoencoder layer] epoch {len(curve)}, loss {loss:.4f}")
+    except KeyboardInterrupt:
+        warn_interrupted("autoencoder pretraining", len(curve))
+    return W, b_h, b_v, curve
+
+
+def _step(v_in, v, params, optimizer, hidden, visible):
+    """One Adam step of the tied autoencoder on a batch; returns its loss.
+
+    ``v_in`` is the (possibly corrupted) input, ``v`` the target. The
+    weights get the decoder's gradient ``delta_r.T @ h`` plus the encoder's
+    ``delta_h.T @ v_in``.
+    """
+    W, b_h, b_v = params
+    n = len(v)
+    h = activate_affine(v_in, W, b_h, hidden, trans_b=True)
+    r = activate_affine(h, W, b_v, visible)
+    loss = visible.loss(r, v)
+    delta_r = r - v  # the canonical pairing of output unit and loss
+    delta_r /= n
+    delta_h = gemm(delta_r, W, np.empty_like(h), trans_b=True)
+    hidden.scale_by_derivative(delta_h, h)
+    grad_W = weight_gradient(delta_h, v_in)  # (n_hidden, n_visible)
+    weight_gradient(h, delta_r, grad_W, beta=1.0)
+    optimizer.start_step()
+    optimizer._update(W, 0, grad_W)
+    optimizer._update(b_h, 1, delta_h.sum(axis=0))
+    optimizer._update(b_v, 2, delta_r.sum(axis=0))
+    return loss

@@ -46,8 +46,12 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         units, whose loss is cross-entropy for Bernoulli and squared error
         for Gaussian units; the decoder is then dropped and the encoder
         kept), trained by Adam at ``learning_rate_init`` for
-        ``pretrain_epochs`` epochs. Everything after pretraining is the
-        same for both.
+        ``pretrain_epochs`` epochs. The decoder's weights are the encoder's,
+        transposed, so the layer has an RBM's parameters and everything
+        after pretraining (head, fine-tuning, the autoencoder's ``W.T``
+        unrolling) is the same for both; ``pretrain_learning_rate``,
+        ``pretrain_weight_decay``, ``n_gibbs_steps``, ``persistent`` and the
+        sparsity penalty apply to RBMs only.
     pretrain_noise : float, default=0.0
         With ``pretraining="autoencoder"``, the probability of masking each
         input value to 0 during pretraining (a denoising autoencoder; the
@@ -116,7 +120,8 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
         Training of the head alone on the frozen pretrained features, before
         fine-tuning: L-BFGS iterations for a head without hidden layers
         (a convex problem), epochs of Adam with ``learning_rate_init`` for
-        one with hidden layers; 0 leaves the head at its random
+        one with hidden layers (stopping early on a stall, as set by
+        ``tol`` and ``n_iter_no_change``); 0 leaves the head at its random
         initialisation.
     fine_tune : bool, default=True
         Fine-tune every layer with backpropagation after the head is trained.
@@ -174,11 +179,14 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
     intercepts_ : list of ndarray
         Bias vectors of the network.
     pretraining_curves_ : list of list of float
-        Reconstruction error per epoch of each RBM during pretraining.
+        Per layer, the reconstruction error of each pretraining epoch: the
+        squared error of the one-step reconstruction for RBMs, the
+        autoencoder's loss with ``pretraining="autoencoder"``.
     head_loss_ : float
-        Training loss of the output layer fitted on the frozen features.
+        Training loss of the head fitted on the frozen features.
     n_head_iter_ : int
-        L-BFGS iterations used for the output layer.
+        L-BFGS iterations (a head without hidden layers) or Adam epochs (a
+        head with hidden layers) used for the head.
     loss_curve_ : list of float
         Training loss of each fine-tuning epoch.
     validation_scores_ : list of float or None
@@ -304,16 +312,28 @@ class BaseDBN(BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _pretrain(self, X, rng, partial=False, rows=None):
+    def _check_pretraining_options(self):
+        """Refuse options that the chosen pretraining would silently ignore."""
+        if self.pretraining == "rbm" and self.pretrain_noise:
+            raise ValueError(
+                "pretrain_noise corrupts the inputs of autoencoder pretraining; "
+                "with pretraining='rbm' set it to 0, or use "
+                "pretraining='autoencoder'."
+            )
+        if self.pretraining == "autoencoder" and np.any(
+            np.asarray(self.sparsity_cost, dtype=float) > 0
+        ):
+            raise ValueError(
+                "sparsity_cost applies to RBM pretraining; with "
+                "pretraining='autoencoder' set it to 0."
+            )
+
+    def _pretrain(self, X, rng, rows=None):
         """Fit a new stack on ``X`` (or its rows ``rows``) greedily."""
+        self._check_pretraining_options()
         rbms = self._make_rbms(rng, X.shape[0] if rows is None else len(rows))
         autoencoder = None
         if self.pretraining == "autoencoder":
-            if partial:
-                raise ValueError(
-                    "Streaming the stack through partial_fit needs "
-                    "pretraining='rbm'; with pretraining='autoencoder' call fit."
-                )
             autoencoder = {
                 "learning_rate": self.learning_rate_init,
                 "noise": self.pretrain_noise,
@@ -321,7 +341,6 @@ class BaseDBN(BaseEstimator):
         return pretrain_greedy(
             rbms,
             X,
-            partial=partial,
             verbose=self.verbose,
             rows=rows,
             autoencoder=autoencoder,

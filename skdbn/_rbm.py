@@ -103,8 +103,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Weight of the sparsity penalty; 0 turns it off. It needs Bernoulli
         hidden units. The penalty keeps a running estimate of each unit's
         mean activation (``hidden_activity_``, decay 0.95) and moves the
-        unit's bias and incoming weights by ``learning_rate * sparsity_cost
-        * (estimate - sparsity_target)`` per batch.
+        unit's bias by ``learning_rate * sparsity_cost * (estimate -
+        sparsity_target)`` per batch, and each incoming weight by that times
+        the batch's mean activity of its visible unit (through the momentum,
+        like the CD gradient).
     dtype : {"float32", "float64"}, default="float32"
         Precision of the parameters and of all computation. Input of either
         precision is accepted; output has this dtype.
@@ -260,8 +262,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         For a DBN's greedy stack (``pretraining="autoencoder"``): ``X`` is
         validated by the caller; the encoder becomes ``components_`` and
         ``intercept_hidden_``, the decoder's biases ``intercept_visible_``
-        (its weights are dropped), and the reconstruction loss per epoch
-        ``reconstruction_error_curve_``. See :mod:`skdbn._autoencoder`.
+        (its weights are the encoder's, transposed), and the reconstruction
+        loss per epoch ``reconstruction_error_curve_``. See
+        :mod:`skdbn._autoencoder`.
         """
         validate_data(self, X, reset=True, skip_check_array=True)
         self._initialize(X, make_generator(self.random_state), rows)
@@ -276,12 +279,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             noise=noise,
             rng=self._rng,
             dtype=self.components_.dtype,
+            initial_visible_bias=self.intercept_visible_,
             rows=rows,
             verbose=self.verbose,
         )
         self.components_[...] = W
         self.intercept_hidden_[...] = b_h
         self.intercept_visible_[...] = b_v
+        self.learning_rate_ = learning_rate  # Adam's step
         self.reconstruction_error_curve_ = curve
         self.n_iter_ = len(curve)
         return self

@@ -106,7 +106,13 @@ def make_rbm_stack(
     for size, (visible, hidden), rate, n_epochs, target, cost in zip(
         sizes, layer_units(visible_unit, hidden_units), rates, epochs, targets, costs
     ):
-        if one_cost and not get_unit(hidden).binary:
+        if not get_unit(hidden).binary and cost:
+            if not one_cost:
+                # Before any layer trains, not once the layers below have.
+                raise ValueError(
+                    f"sparsity_cost needs Bernoulli hidden units, but a layer "
+                    f"with {hidden!r} units was given {cost}; set its entry to 0."
+                )
             cost = 0.0
         if n_epochs == "auto":
             n_epochs = auto_pretrain_epochs(n_samples, batch_size)
@@ -228,9 +234,12 @@ def _warn_if_collapsed(rbm, data, depth, rows=None):
         )
         return
     flat = int(np.sum(H.std(axis=0) < FLAT_UNIT_STD))
-    if sample.shape[0] > 1 and flat >= 0.9 * n_units:
-        n_rows = count_rows(data, rows)
-        n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
+    n_rows = count_rows(data, rows)
+    n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
+    # A well-trained wide layer can also have most units near-constant
+    # (Fashion-MNIST's 2000-unit top layer after 6000 updates: 95 %), so
+    # only a layer that also made few updates is taken to be stuck.
+    if sample.shape[0] > 1 and flat >= 0.9 * n_units and n_updates < AUTO_MIN_UPDATES:
         warn(
             f"{layer} barely responds to its input: {flat} of its {n_units} "
             "hidden units take nearly the same value for every row. Its "

@@ -34,7 +34,8 @@ class BaseSupervisedDBN(BaseDBN):
     """The three stages shared by the classifier and the regressor.
 
     1. Greedy unsupervised pretraining of the RBM stack.
-    2. The output layer alone, trained on the frozen top-layer features.
+    2. The head alone (the output layer, and any head hidden layers),
+       trained on the frozen top-layer features.
     3. Every layer fine-tuned together by backpropagation.
 
     Subclasses define the targets' encoding (``_encode_targets``), the output
@@ -203,7 +204,6 @@ class BaseSupervisedDBN(BaseDBN):
         coefs, intercepts, units = unroll_encoder(rbms)
         del rbms
         self._units = units
-        self._n_stack_layers = len(coefs)
         self.coefs_, self.intercepts_ = coefs, intercepts
         self._fit_head(X, Y, validation, rows, head_sizes)
 
@@ -345,7 +345,7 @@ class BaseSupervisedDBN(BaseDBN):
         """
         net = self._network()
         if not self.fine_tune:
-            n_stack = self._n_stack_layers
+            n_stack = len(self._fitted_structure["hidden_layer_sizes"])
             encoder, net = net.layers(0, n_stack), net.layers(n_stack)
             X = predict(encoder, X, rows=rows)
             if rows is not None:

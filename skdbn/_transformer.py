@@ -60,7 +60,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
     rbms_ : list of RBM
         The pretrained layers, lowest first.
     pretraining_curves_ : list of list of float
-        Reconstruction error per epoch of each RBM during pretraining.
+        Per layer, the reconstruction error of each pretraining epoch: the
+        squared error of the one-step reconstruction for RBMs, the
+        autoencoder's loss with ``pretraining="autoencoder"``.
     coefs_ : list of ndarray
         Weights of the unrolled autoencoder, encoder layers then decoder
         layers, ``coefs_[i]`` of shape ``(fan_in, fan_out)``.
@@ -278,6 +280,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
                 "Streaming the stack through partial_fit needs pretraining='rbm'; "
                 "with pretraining='autoencoder' call fit."
             )
+        self._check_pretraining_options()
         if first_call:
             self.rbms_ = self._make_rbms(self._rng, X.shape[0])
         else:
@@ -374,7 +377,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         """
         check_is_fitted(self)
         check_sampling_params(n_samples, n_gibbs_steps)
-        if self._fitted_structure["pretraining"] != "rbm":
+        if self._fitted_structure.get("pretraining", "rbm") != "rbm":
             raise ValueError(
                 "sample draws from the pretrained RBMs; this model was "
                 "pretrained with pretraining='autoencoder', which has no "

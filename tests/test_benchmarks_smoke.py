@@ -212,6 +212,25 @@ def test_bench_rbm_tiny():
     check_verdicts(goals)
 
 
+def test_bench_pretraining_tiny(tmp_path):
+    stdout = run_script(
+        "bench_pretraining.py",
+        "--quick",
+        *("--n-samples", "600", "--n-test", "300", "--hidden", "32", "16"),
+        *("--pretrain-epochs", "2", "--max-iter", "2"),
+        json_path=tmp_path / "pretraining.json",
+    )
+    report = json.loads((tmp_path / "pretraining.json").read_text())
+    assert set(report["results"]) == {"rbm", "autoencoder", "denoising", "none"}
+    for item, result in report["results"].items():
+        row = table_row(stdout, item)
+        assert float(row[0]) == pytest.approx(result["test_accuracy"], abs=1e-4)
+        assert 0 <= result["test_accuracy"] <= 1 and result["fit_seconds"] > 0
+        epochs = 0 if item == "none" else 2
+        assert [len(c) for c in result["pretraining_curves"]] == [epochs, epochs]
+    assert "smoke run" in stdout
+
+
 @pytest.mark.slow
 @slow
 @pytest.mark.parametrize(

@@ -25,6 +25,11 @@ def _estimators():
     yield from _defaults(dtype="float64")
     yield DBNClassifier(head_hidden_layer_sizes=(16,))
     yield DBNClassifier(pretraining="autoencoder", pretrain_noise=0.2)
+    yield DBNTransformer(
+        pretraining="autoencoder", pretrain_noise=0.2, fine_tune="autoencoder"
+    )
+    yield DBNRegressor(head_hidden_layer_sizes=(8,))
+    yield RBM(sparsity_cost=0.1)
     yield make_pipeline(
         StandardScaler(), DBNRegressor(visible_unit="gaussian", random_state=0)
     )
