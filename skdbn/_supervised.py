@@ -335,7 +335,7 @@ class BaseSupervisedDBN(BaseDBN):
         )
         self.n_head_iter_ = n_run
         self.head_loss_ = state.loss_curve[-1] if state.loss_curve else np.nan
-        return n_run < self.head_max_iter
+        return state.stopped
 
     def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True, rows=None):
         """Stage 3: backpropagation through every layer.

@@ -179,6 +179,7 @@ class TrainingState:
         self.best_validation_score = -np.inf
         self.best_params = None
         self.no_improvement_count = 0
+        self.stopped = False
 
 
 def continue_or_start(
@@ -356,6 +357,7 @@ def run_epochs(
         warn_interrupted(label, n_run)
         stopped = True
 
+    state.stopped = stopped  # by a stall or Ctrl-C, not by n_epochs
     if validation is not None and state.best_params is not None:
         net.set_params(state.best_params)
     if check_convergence and warn_unconverged and not stopped and n_epochs > 0:
