@@ -161,24 +161,6 @@ def test_binary_classification(digits):
     assert clf.score(X_test, y_test == 3) > 0.95
 
 
-def test_early_stopping_keeps_the_best_weights(digits):
-    X_train, _, y_train, _ = digits
-    # A narrow, briefly pretrained layer, so that fine-tuning beats the
-    # frozen head's validation score (which would otherwise be kept).
-    clf = DBNClassifier(
-        (32,),
-        pretrain_epochs=5,
-        early_stopping=True,
-        n_iter_no_change=3,
-        max_iter=200,
-        **QUICK,
-    ).fit(X_train, y_train)
-    assert clf.n_iter_ < 200
-    assert len(clf.validation_scores_) == clf.n_iter_
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
-    assert clf.validation_scores_[-1] < clf.best_validation_score_
-
-
 def test_warm_start_continues_fine_tuning(digits):
     X_train, _, y_train, _ = digits
     clf = DBNClassifier((32,), max_iter=5, warm_start=True, **QUICK)
@@ -373,22 +355,6 @@ def test_autoencoder_fine_tuning_lowers_the_pretrained_error(digits):
     assert codes.shape == (len(X_test), 32)
     assert codes.min() < 0 or codes.max() > 1  # linear codes are unbounded
     assert tuned.inverse_transform(codes).shape == X_test.shape
-
-
-def test_autoencoder_early_stopping_restores_the_best_weights(digits):
-    X_train, X_test, _, _ = digits
-    dbn = DBNTransformer(
-        (64, 16),
-        pretrain_epochs=5,
-        fine_tune="autoencoder",
-        early_stopping=True,
-        n_iter_no_change=3,
-        max_iter=200,
-        learning_rate_init=0.01,
-        **QUICK,
-    ).fit(X_train)
-    assert len(dbn.validation_scores_) == dbn.n_iter_ <= 200
-    assert np.isfinite(dbn.score(X_test))
 
 
 def test_transformer_sample_shape_range_dtype_and_seed(digits):
