@@ -147,6 +147,8 @@ def make_autoencoder(spec, pretrain):
         solver=spec["solver"],
         learning_rate_init=spec["learning_rate_init"],
         momentum=spec["momentum"],
+        pretraining=spec.get("pretraining", "rbm"),
+        pretrain_noise=spec.get("pretrain_noise", 0.0),
         max_iter=epochs,
         # Exactly `epochs` epochs for both networks: no early stop.
         tol=0.0,
@@ -232,6 +234,20 @@ def make_args_parser():
     parser.add_argument(
         "--momentum", type=float, default=0.9, help="for --solver sgd (default 0.9)"
     )
+    parser.add_argument(
+        "--pretraining",
+        choices=["rbm", "autoencoder"],
+        default="rbm",
+        help="how the layers are pretrained (default rbm: CD-1 RBMs; "
+        "autoencoder: tied one-layer autoencoders by Adam at "
+        "--learning-rate-init)",
+    )
+    parser.add_argument(
+        "--pretrain-noise",
+        type=float,
+        default=0.0,
+        help="with --pretraining autoencoder: masking noise (denoising)",
+    )
     add_skip_option(parser, ITEMS, "models not to fit")
     return parser
 
@@ -248,8 +264,14 @@ def main(argv=None):
     n_train = X_train.shape[0]
     print(
         f"autoencoder: {'-'.join(map(str, sizes))} (linear code layer), "
-        f"CD-1 pretraining {args.pretrain_epochs} epochs per layer (learning "
-        f"rate {args.pretrain_learning_rate!r}), fine-tuning "
+        + (
+            f"CD-1 pretraining {args.pretrain_epochs} epochs per layer (learning "
+            f"rate {args.pretrain_learning_rate!r}), "
+            if args.pretraining == "rbm"
+            else f"autoencoder pretraining {args.pretrain_epochs} epochs per layer "
+            f"(noise {args.pretrain_noise:g}), "
+        )
+        + f"fine-tuning "
         f"{args.finetune_epochs} epochs, {args.solver} "
         f"learning_rate_init={args.learning_rate_init:g}"
         + (f" momentum={args.momentum:g}" if args.solver == "sgd" else "")
@@ -265,6 +287,8 @@ def main(argv=None):
         "solver": args.solver,
         "learning_rate_init": args.learning_rate_init,
         "momentum": args.momentum,
+        "pretraining": args.pretraining,
+        "pretrain_noise": args.pretrain_noise,
     }
     print("\nfitting ...", file=sys.stderr)
     runs = measure_items(__file__, *stack_splits(*run.data), worker, args, keys, spec)
