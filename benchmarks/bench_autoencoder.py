@@ -102,7 +102,7 @@ ITEMS = {
 }
 PRETRAINED_ONLY = "autoencoder, pretrained only"
 
-#: Hinton & Salakhutdinov 2006, Fig. 2 (via ANCHORS.md): MNIST test images,
+#: Hinton & Salakhutdinov 2006, Fig. 2: MNIST test images,
 #: 30-dimensional codes, average squared error per image.
 PUBLISHED_MNIST = [
     ("deep autoencoder 784-1000-500-250-30", 3.00),

@@ -99,7 +99,7 @@ ITEMS = {
     "mlp": "MLPClassifier",
 }
 
-#: Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747, Table 3 (via ANCHORS.md),
+#: Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747, Table 3,
 #: and the zalandoresearch/fashion-mnist README.
 PUBLISHED = [
     ("SVC (C=10, rbf)", 0.897, "Xiao et al. 2017, Table 3"),

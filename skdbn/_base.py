@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._rbm import RBM
 from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
 from ._training import LEARNING_RATE_SCHEDULES, continue_or_start
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
@@ -234,8 +235,10 @@ PRETRAINING_CONSTRAINTS = {
     "pretraining": [StrOptions({"rbm", "autoencoder"})],
     "pretrain_noise": [Interval(Real, 0, 1, closed="left")],
     "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
-    "sparsity_target": _per_layer_option(Interval(Real, 0, 1, closed="neither")),
-    "sparsity_cost": _per_layer_option(Interval(Real, 0, None, closed="left")),
+    "sparsity_target": _per_layer_option(
+        *RBM._parameter_constraints["sparsity_target"]
+    ),
+    "sparsity_cost": _per_layer_option(*RBM._parameter_constraints["sparsity_cost"]),
     "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],

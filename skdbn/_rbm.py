@@ -636,6 +636,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         total_error = 0.0
         reference = None
+        sparsity = self._sparsity_penalty()
         for batch in minibatches(n_samples, batch_size, self._rng, rows):
             n_rows = len(batch)
             load_batch(X, batch, workspace.batch(n_rows))
@@ -652,7 +653,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 n_gibbs_steps=self.n_gibbs_steps,
                 rng=self._rng,
                 persistent_hidden=self._persistent_hidden,
-                sparsity=self._sparsity_penalty(),
+                sparsity=sparsity,
             )
             per_row = error / n_rows
             if reference is None:
@@ -702,6 +703,7 @@ def _sum_of_squares(X, rows=None):
 
 def _column_means(X, rows=None):
     """Column means, in float64, of (rows of) dense or sparse ``X``."""
+    n_rows = count_rows(X, rows)
     if sp.issparse(X):
         X = X if rows is None else X[rows]
         sums = np.bincount(X.indices, weights=X.data, minlength=X.shape[1])
@@ -709,4 +711,4 @@ def _column_means(X, rows=None):
         sums = sum(
             chunk.sum(axis=0, dtype=np.float64) for chunk in _row_chunks(X, rows)
         )
-    return sums / max(1, count_rows(X, rows if not sp.issparse(X) else None))
+    return sums / max(1, n_rows)

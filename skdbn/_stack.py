@@ -2,7 +2,7 @@
 
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -77,11 +77,13 @@ def make_rbm_stack(
     hidden_units = per_layer(
         hidden_unit, n_layers, "hidden_unit", [StrOptions(set(HIDDEN_UNITS))]
     )
+    # Each entry is validated as the RBM validates its own parameter.
+    rbm_constraints = RBM._parameter_constraints
     rates = per_layer(
         learning_rate,
         n_layers,
         "pretrain_learning_rate",
-        [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        rbm_constraints["learning_rate"],
     )
     epochs = per_layer(
         epochs,
@@ -90,17 +92,11 @@ def make_rbm_stack(
         [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
     )
     targets = per_layer(
-        sparsity_target,
-        n_layers,
-        "sparsity_target",
-        [Interval(Real, 0, 1, closed="neither")],
+        sparsity_target, n_layers, "sparsity_target", rbm_constraints["sparsity_target"]
     )
     one_cost = np.ndim(sparsity_cost) == 0
     costs = per_layer(
-        sparsity_cost,
-        n_layers,
-        "sparsity_cost",
-        [Interval(Real, 0, None, closed="left")],
+        sparsity_cost, n_layers, "sparsity_cost", rbm_constraints["sparsity_cost"]
     )
     rbms = []
     for size, (visible, hidden), rate, n_epochs, target, cost in zip(

@@ -54,12 +54,6 @@ def take_rows(X, start, stop, rows=None):
     return X[start:stop] if rows is None else X[np.asarray(rows[start:stop])]
 
 
-def gen_row_chunks(n_samples, chunk_size):
-    """Slices covering ``range(n_samples)`` in chunks of ``chunk_size`` rows."""
-    for start in range(0, n_samples, chunk_size):
-        yield slice(start, min(start + chunk_size, n_samples))
-
-
 def load_batch(X, rows, out):
     """Copy rows ``rows`` of ``X`` (dense or CSR) into the buffer ``out``."""
     if sp.issparse(X):
