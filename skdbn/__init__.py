@@ -8,8 +8,12 @@ DBNTransformer
     A greedily pretrained stack of RBMs; optionally a deep autoencoder.
 DBNClassifier, DBNRegressor
     Pretraining, a supervised head on the frozen features, then fine-tuning.
+GenerativeDBNClassifier
+    The generative DBN of Hinton, Osindero & Teh (2006): labels joined to the
+    top RBM, up-down fine-tuning, class-conditional sampling.
 """
 
+from ._generative import GenerativeDBNClassifier
 from ._rbm import RBM
 from ._supervised import DBNClassifier, DBNRegressor
 from ._transformer import DBNTransformer
@@ -20,6 +24,7 @@ __all__ = [
     "DBNClassifier",
     "DBNRegressor",
     "DBNTransformer",
+    "GenerativeDBNClassifier",
     "TrainingDivergedError",
 ]
 __version__ = "0.1.0.dev0"

@@ -247,14 +247,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = self._validate_input(X, reset=True, fitting=True)
         return self._fit(X)
 
-    def _fit_rows(self, X, rows):
+    def _fit_rows(self, X, rows, visible=None):
         """``fit`` on the rows ``rows`` of ``X``, validated by the caller.
 
         For a DBN's greedy stack: its first layer trains on the training part
-        of an early-stopping split without a copy of it.
+        of an early-stopping split without a copy of it. ``visible``, a unit
+        object, replaces ``visible_unit``'s (a generative DBN's top RBM has
+        label units joined to its visible layer, see
+        :class:`skdbn._units.LabelJoinedUnit`).
         """
         validate_data(self, X, reset=True, skip_check_array=True)
-        return self._fit(X, rows)
+        return self._fit(X, rows, visible=visible)
 
     def _fit_as_autoencoder(self, X, rows, *, learning_rate, noise):
         """Pretrain this layer as an autoencoder instead of by CD.
@@ -291,8 +294,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = len(curve)
         return self
 
-    def _fit(self, X, rows=None):
-        self._initialize(X, make_generator(self.random_state), rows)
+    def _fit(self, X, rows=None, visible=None):
+        self._initialize(X, make_generator(self.random_state), rows, visible)
         try:
             for _ in range(self.n_iter):
                 # The epochs of this call are the divergence check's reference.
@@ -539,13 +542,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "set them back."
             )
 
-    def _initialize(self, X, rng, rows=None):
+    def _initialize(self, X, rng, rows=None, visible=None):
         """Set weights, biases and training state from the first data seen."""
         dtype = DTYPES[self.dtype]
         n_features = X.shape[1]
         self._rng = rng
         self._structure = tuple(getattr(self, name) for name in STRUCTURAL_PARAMS)
-        self._visible, self._hidden = self.visible_unit, self.hidden_unit
+        self._visible = self.visible_unit if visible is None else visible
+        self._hidden = self.hidden_unit
         # The CD step grows with the data's scale (the gradient is v h and
         # the curvature v v): data far outside the units' range get a step
         # as much smaller as their mean square is above 1, so that training
@@ -563,7 +567,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ).astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
         mean = _column_means(X, rows)
-        visible = get_unit(self.visible_unit)
+        visible = get_unit(self._visible)
         self.intercept_visible_ = visible.initial_visible_bias(mean).astype(dtype)
         # Momentum of the packed parameters (see pack_params).
         self._velocity = np.zeros((self.n_components + 1, n_features + 1), dtype=dtype)

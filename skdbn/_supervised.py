@@ -24,7 +24,14 @@ from ._training import (
 )
 from ._units import glorot_uniform
 from ._utils import make_generator, restore_on_error
-from ._validation import DTYPES, check_finite_output, check_visible_range, warn
+from ._validation import (
+    DTYPES,
+    check_classes,
+    check_finite_output,
+    check_visible_range,
+    one_hot,
+    warn,
+)
 
 # Hidden units of the supervised head: rectified linear, as MLPClassifier's.
 HEAD_HIDDEN_UNIT = "relu"
@@ -452,30 +459,18 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
     _multi_output = False
 
     def _encode_targets(self, y, first_call, classes=None):
-        check_classification_targets(y)
         if first_call:
-            self.classes_ = np.unique(y if classes is None else classes)
-            if len(self.classes_) < 2:
+            self.classes_ = check_classes(y, "DBNClassifier", classes)
+        else:
+            check_classification_targets(y)
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
                 raise ValueError(
-                    "DBNClassifier needs samples of at least 2 classes, but the "
-                    f"data contains only one class: {self.classes_[0]!r}."
+                    f"classes={classes!r} differs from the classes of the first "
+                    f"partial_fit call, {self.classes_!r}."
                 )
-        elif classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
-            raise ValueError(
-                f"classes={classes!r} differs from the classes of the first "
-                f"partial_fit call, {self.classes_!r}."
-            )
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels {unseen!r} absent from classes_ {self.classes_!r}."
-            )
-        codes = np.searchsorted(self.classes_, y)
-        Y = np.zeros((len(y), len(self.classes_)), dtype=DTYPES[self.dtype])
-        Y[np.arange(len(y)), codes] = 1
-        return Y
+        return one_hot(y, self.classes_, DTYPES[self.dtype])
 
     @staticmethod
     def _validation_score(output, Y):

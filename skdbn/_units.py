@@ -48,7 +48,10 @@ def uniform(rng, out):
     its numbers one function call at a time. Other dtypes use
     ``rng.random``.
     """
-    if out.dtype != np.float32 or not out.flags.c_contiguous:
+    if not out.flags.c_contiguous:  # a view, e.g. some columns of a buffer
+        out[...] = uniform(rng, np.empty(out.shape, dtype=out.dtype))
+        return out
+    if out.dtype != np.float32:
         return rng.random(dtype=out.dtype, out=out)
     bits = out.reshape(-1).view(np.uint32)
     raw = rng.bit_generator.random_raw((bits.size + 1) // 2)
@@ -56,6 +59,14 @@ def uniform(rng, out):
     np.bitwise_or(bits, 0x3F800000, out=bits)  # exponent of 1.0
     out -= 1
     return out
+
+
+def standard_normal(rng, out):
+    """Fill ``out`` with standard normal numbers drawn from ``rng``."""
+    if not out.flags.c_contiguous:  # a view, e.g. some columns of a buffer
+        out[...] = rng.standard_normal(out.shape, dtype=out.dtype)
+        return out
+    return rng.standard_normal(dtype=out.dtype, out=out)
 
 
 def softplus(x):
@@ -242,7 +253,7 @@ class GaussianUnit(Unit):
         return scaled
 
     def activate_and_sample_scaled(self, scaled, rng, out):
-        rng.standard_normal(dtype=out.dtype, out=out)
+        standard_normal(rng, out)
         out += scaled
         return out
 
@@ -281,7 +292,7 @@ class ReLUUnit(Unit):
         return np.maximum(scaled, 0, out=scaled)
 
     def activate_and_sample_scaled(self, scaled, rng, out):
-        rng.standard_normal(dtype=out.dtype, out=out)
+        standard_normal(rng, out)
         std = logistic_inplace(scaled.copy())  # noise variance sigmoid(x)
         np.sqrt(std, out=std)
         out *= std
@@ -301,7 +312,13 @@ class ReLUUnit(Unit):
 
 
 class SoftmaxUnit(Unit):
-    """Softmax over a row: the output layer of a classifier (never sampled)."""
+    """Softmax over a row: a classifier's output, or one-of-K label units.
+
+    As units of an RBM (the label units of a generative DBN's top layer) a
+    row's units form one K-valued variable: a sample is one-hot, drawn from
+    the softmax probabilities, and the energy is linear in the state, as for
+    Bernoulli units.
+    """
 
     name = "softmax"
     bounded = True
@@ -312,9 +329,100 @@ class SoftmaxUnit(Unit):
         scaled /= scaled.sum(axis=1, keepdims=True)
         return scaled
 
+    def activate_and_sample_scaled(self, scaled, rng, out):
+        mean = self.activate_scaled(scaled)
+        u = uniform(rng, np.empty((len(mean), 1), dtype=mean.dtype))
+        # The chosen unit is the first whose cumulative probability passes u.
+        chosen = (np.cumsum(mean, axis=1) < u).sum(axis=1)
+        np.minimum(chosen, mean.shape[1] - 1, out=chosen)  # rounding at the top
+        out[...] = 0
+        out[np.arange(len(out)), chosen] = 1
+        return out
+
+    def visible_energy(self, V, b_v):
+        return -(V @ b_v)
+
+    def initial_visible_bias(self, column_means):
+        # log of each label's frequency: the softmax of the biases alone.
+        return np.log(np.clip(column_means, 1e-3, None))
+
     def loss(self, output, Y):
         eps = np.finfo(output.dtype).eps
         return -float(np.sum(Y * np.log(np.clip(output, eps, None)))) / len(output)
+
+
+class LabelJoinedUnit(Unit):
+    """A visible layer of one-of-K label units followed by feature units.
+
+    The visible layer of a generative DBN's top RBM (Hinton, Osindero & Teh,
+    2006): its first ``n_labels`` columns are softmax label units, the rest
+    are units of type ``features`` (the penultimate layer's states). The
+    labels come first so that a trailing column of ones (see
+    :func:`skdbn._rbm_numerics.pack_params`) falls among the features.
+
+    Parameters
+    ----------
+    n_labels : int
+    features : str
+        Unit type of the feature columns.
+    """
+
+    binary = False  # the label columns are not independent bits
+
+    def __init__(self, n_labels, features="bernoulli"):
+        self.n_labels = int(n_labels)
+        self.features = get_unit(features)
+        self.labels = UNITS["softmax"]
+        self.name = f"{self.n_labels} labels + {self.features.name}"
+        self.input_scale = self.features.input_scale
+        self.bounded = self.features.bounded
+
+    def _split(self, scaled):
+        """The label and feature columns; the labels rescaled to ``pre``."""
+        labels = scaled[:, : self.n_labels]
+        if self.input_scale != 1:
+            labels *= 1 / self.input_scale
+        return labels, scaled[:, self.n_labels :]
+
+    def activate_scaled(self, scaled):
+        labels, features = self._split(scaled)
+        self.labels.activate_scaled(labels)
+        self.features.activate_scaled(features)
+        return scaled
+
+    def activate_and_sample_scaled(self, scaled, rng, out):
+        labels, features = self._split(scaled)
+        k = self.n_labels
+        self.labels.activate_and_sample_scaled(labels, rng, out[:, :k])
+        self.features.activate_and_sample_scaled(features, rng, out[:, k:])
+        return out
+
+    def visible_energy(self, V, b_v):
+        k = self.n_labels
+        return self.labels.visible_energy(
+            V[:, :k], b_v[:k]
+        ) + self.features.visible_energy(V[:, k:], b_v[k:])
+
+    def initial_visible_bias(self, column_means):
+        k = self.n_labels
+        return np.concatenate(
+            [
+                self.labels.initial_visible_bias(column_means[:k]),
+                self.features.initial_visible_bias(column_means[k:]),
+            ]
+        )
+
+    def __reduce__(self):
+        # Unpickled, the feature units are the shared objects again.
+        return LabelJoinedUnit, (self.n_labels, self.features.name)
+
+    def __eq__(self, other):
+        return isinstance(other, LabelJoinedUnit) and (
+            (self.n_labels, self.features.name) == (other.n_labels, other.features.name)
+        )
+
+    def __hash__(self):
+        return hash((self.n_labels, self.features.name))
 
 
 UNITS = {

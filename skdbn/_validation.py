@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 from sklearn.utils._param_validation import InvalidParameterError, make_constraint
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, validate_data
 
 from ._units import get_unit
@@ -220,3 +221,31 @@ def per_layer(value, n_layers, name, constraints=()):
                 f"Every entry of {name} must be {allowed}; got {entry!r}."
             )
     return values
+
+
+def check_classes(y, estimator_name, classes=None):
+    """The sorted classes of labels ``y`` (or of ``classes`` when given).
+
+    A classifier needs two classes at least: one class is refused, naming
+    it.
+    """
+    check_classification_targets(y)
+    classes = np.unique(y if classes is None else classes)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{estimator_name} needs samples of at least 2 classes, but the "
+            f"data contains only one class: {classes[0]!r}."
+        )
+    return classes
+
+
+def one_hot(y, classes, dtype):
+    """Labels ``y`` as one-hot rows over ``classes``; unknown labels refused."""
+    unseen = np.setdiff1d(y, classes)
+    if unseen.size:
+        raise ValueError(
+            f"y contains labels {unseen!r} absent from classes_ {classes!r}."
+        )
+    Y = np.zeros((len(y), len(classes)), dtype=dtype)
+    Y[np.arange(len(y)), np.searchsorted(classes, y)] = 1
+    return Y

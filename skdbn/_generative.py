@@ -1,0 +1,544 @@
+"""The generative DBN of Hinton, Osindero & Teh (2006) as a classifier."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
+from ._network import Network, predict
+from ._stack import make_rbm_stack, pretrain_greedy
+from ._units import LabelJoinedUnit, get_unit
+from ._updown import (
+    TopRBM,
+    dream,
+    label_log_odds,
+    recognition_network,
+    up_down_step,
+)
+from ._utils import load_batch, make_generator, minibatches, restore_on_error
+from ._validation import (
+    DTYPES,
+    check_classes,
+    check_finite_output,
+    check_finite_samples,
+    check_sampling_params,
+    check_training_progress,
+    one_hot,
+    validate_visible_data,
+    warn_interrupted,
+)
+
+# Every hidden layer of the generative model is binary: its top RBM's label
+# probabilities come from the Bernoulli units' free energy, and the up-down
+# algorithm samples binary states.
+HIDDEN_UNIT = "bernoulli"
+
+
+class GenerativeDBNClassifier(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseDBN
+):
+    """Deep belief net that models images and labels jointly, and dreams.
+
+    The generative model of Hinton, Osindero & Teh (2006). Its top two
+    layers are an associative memory: an RBM whose visible layer joins the
+    penultimate layer to one-of-K (softmax) label units. Below it, each
+    layer has recognition weights (up) and generative weights (down).
+
+    Training has two stages:
+
+    1. greedy pretraining: the lower layers are RBMs trained one at a time
+       without labels, as in :class:`DBNTransformer`, and the top RBM learns
+       the labels joined to the penultimate layer's activations;
+    2. the up-down algorithm (contrastive wake-sleep) unties the recognition
+       and generative weights and fine-tunes them with the top RBM for
+       ``up_down_epochs`` epochs: a stochastic up pass trains the generative
+       weights, a few Gibbs steps train the top RBM, and a stochastic down
+       pass trains the recognition weights.
+
+    The model classifies by the top RBM's free energy: a deterministic up
+    pass through the recognition weights gives the penultimate layer's
+    probabilities, and ``P(label | x)`` is the softmax over labels of minus
+    the free energy of those probabilities joined to each label (exact
+    within the top RBM). :meth:`sample` generates data of a chosen class:
+    the label units are clamped, Gibbs sampling runs in the top RBM, and
+    the result passes down through the generative weights.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(256, 512)
+        Units in each hidden layer, from the data upwards; the last is the
+        top RBM's hidden layer, and the one before it (the data, for a
+        single layer) is joined to the labels. Every hidden unit is a
+        Bernoulli unit.
+    visible_unit : {"bernoulli", "gaussian"}, default="bernoulli"
+        Type of the input units, as in :class:`DBNClassifier`.
+    pretrain_epochs : "auto", int or sequence, default="auto"
+        Contrastive-divergence epochs for each RBM, the top one included,
+        for all layers or one per layer, as in :class:`DBNClassifier`.
+    pretrain_learning_rate : "auto", float or sequence, default="auto"
+        CD learning rate, for all layers or one per layer, as in
+        :class:`DBNClassifier`.
+    pretrain_weight_decay : float, default=2e-4
+        L2 penalty on the RBM weights during pretraining and on the top
+        RBM's weights during up-down fine-tuning.
+    n_gibbs_steps : int, default=1
+        Gibbs steps per CD update in pretraining.
+    persistent : bool, default=False
+        Pretrain with persistent contrastive divergence.
+    batch_size : "auto" or int, default="auto"
+        Mini-batch size of both stages; ``"auto"`` as in
+        :class:`DBNClassifier`.
+    up_down_epochs : int, default=30
+        Epochs of the up-down algorithm; 0 keeps the greedily pretrained
+        model (tied weights).
+    up_down_learning_rate : float, default=0.01
+        Step of every up-down update, per row of a batch.
+    up_down_gibbs_steps : int, default=3
+        Gibbs steps in the top RBM per up-down update (the paper used 3,
+        then 6 and 10 for its last epochs).
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the weights and of all computation.
+    random_state : int, RandomState instance or None, default=None
+        Controls initialisation, shuffling and sampling. Pass an int for
+        reproducible results (bit-identical for a given number of BLAS
+        threads).
+    verbose : int, default=0
+        Print progress when positive; 2 also prints each RBM epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    recognition_coefs_ : list of ndarray
+        Bottom-up weights of the layers below the top RBM, ``[i]`` of shape
+        ``(fan_in, fan_out)``.
+    recognition_intercepts_ : list of ndarray
+        Their biases (the hidden biases of the pretrained RBMs at first).
+    generative_coefs_ : list of ndarray
+        Top-down weights of the same layers, ``[i]`` of shape ``(fan_out,
+        fan_in)``; after greedy pretraining, the recognition weights
+        transposed.
+    generative_intercepts_ : list of ndarray
+        Their biases (the visible biases of the pretrained RBMs at first).
+    top_rbm_ : RBM
+        The associative memory. Its visible layer is the labels (the first
+        ``n_classes`` columns of ``components_``) followed by the penultimate
+        layer.
+    pretraining_curves_ : list of list of float
+        Per RBM, the lower ones first, the reconstruction error of each
+        pretraining epoch.
+    up_down_curve_ : list of float
+        Per up-down epoch, the mean over rows of the squared error of the
+        data predicted by the generative weights from the wake states of the
+        layer above (of the top RBM's reconstruction with a single layer).
+    n_iter_ : int
+        Up-down epochs run.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    DBNClassifier : The discriminative DBN, fine-tuned by backpropagation
+        (more accurate; it does not generate).
+    RBM : One layer.
+
+    References
+    ----------
+    G. E. Hinton, S. Osindero and Y.-W. Teh, "A fast learning algorithm for
+    deep belief nets", Neural Computation 18, 2006. With 784-500-500-2000
+    units on MNIST the paper reports 1.25% test error after up-down
+    fine-tuning.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdbn import GenerativeDBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X / 16, y, random_state=0)
+    >>> dbn = GenerativeDBNClassifier(random_state=0).fit(X_train, y_train)
+    >>> dbn.score(X_test, y_test) > 0.9
+    True
+    >>> images, labels = dbn.sample(3, y=7, random_state=0)
+    >>> images.shape, labels.tolist()
+    ((3, 64), [7, 7, 7])
+    """
+
+    _parameter_constraints = {
+        name: PRETRAINING_CONSTRAINTS[name]
+        for name in (
+            "hidden_layer_sizes",
+            "visible_unit",
+            "pretrain_epochs",
+            "pretrain_learning_rate",
+            "pretrain_weight_decay",
+            "n_gibbs_steps",
+            "persistent",
+            "batch_size",
+            "dtype",
+            "random_state",
+            "verbose",
+        )
+    } | {
+        "up_down_epochs": [Interval(Integral, 0, None, closed="left")],
+        "up_down_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "up_down_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 512),
+        *,
+        visible_unit="bernoulli",
+        pretrain_epochs="auto",
+        pretrain_learning_rate="auto",
+        pretrain_weight_decay=2e-4,
+        n_gibbs_steps=1,
+        persistent=False,
+        batch_size="auto",
+        up_down_epochs=30,
+        up_down_learning_rate=0.01,
+        up_down_gibbs_steps=3,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_unit = visible_unit
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.n_gibbs_steps = n_gibbs_steps
+        self.persistent = persistent
+        self.batch_size = batch_size
+        self.up_down_epochs = up_down_epochs
+        self.up_down_learning_rate = up_down_learning_rate
+        self.up_down_gibbs_steps = up_down_gibbs_steps
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting ------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
+    def fit(self, X, y):
+        """Pretrain greedily, then fine-tune with the up-down algorithm.
+
+        Ctrl-C ends the current stage with a warning (pretraining goes on
+        to up-down fine-tuning, which then stops at once on another press);
+        the model stays consistent. An error leaves the estimator as it was
+        before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Labels.
+
+        Returns
+        -------
+        self : GenerativeDBNClassifier
+            The fitted model.
+        """
+        X = validate_visible_data(self, X, reset=True, fitting=True)
+        y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but y has {len(y)} labels; they "
+                "must have one label per row."
+            )
+        self.classes_ = check_classes(y, type(self).__name__)
+        Y = one_hot(y, self.classes_, DTYPES[self.dtype])
+        self._rng = make_generator(self.random_state)
+        self._pretrain_greedily(X, Y)
+        self._up_down(X, Y, self.up_down_epochs)
+        return self
+
+    def _pretrain_greedily(self, X, Y):
+        """Stage 1: the lower RBMs on ``X``, the top RBM on labels and features."""
+        rbms = make_rbm_stack(
+            self._layer_sizes(),
+            n_samples=X.shape[0],
+            visible_unit=self.visible_unit,
+            hidden_unit=HIDDEN_UNIT,
+            learning_rate=self.pretrain_learning_rate,
+            epochs=self.pretrain_epochs,
+            batch_size=self._batch_size(X.shape[0]),
+            n_gibbs_steps=self.n_gibbs_steps,
+            persistent=self.persistent,
+            weight_decay=self.pretrain_weight_decay,
+            dtype=self.dtype,
+            rng=self._rng,
+            verbose=self.verbose,
+        )
+        lower, top = rbms[:-1], rbms[-1]
+        self._units = [self.visible_unit] + [HIDDEN_UNIT] * len(lower)
+        if lower:
+            pretrain_greedy(lower, X, verbose=self.verbose)
+        self.recognition_coefs_ = [rbm.components_.T.copy() for rbm in lower]
+        self.recognition_intercepts_ = [rbm.intercept_hidden_.copy() for rbm in lower]
+        self.generative_coefs_ = [rbm.components_.copy() for rbm in lower]
+        self.generative_intercepts_ = [rbm.intercept_visible_.copy() for rbm in lower]
+        joined = np.hstack([Y, self._penultimate(X)])
+        top._fit_rows(
+            joined, None, visible=LabelJoinedUnit(len(self.classes_), top.visible_unit)
+        )
+        self.top_rbm_ = top
+        self.pretraining_curves_ = [
+            list(rbm.reconstruction_error_curve_) for rbm in rbms
+        ]
+        if self.verbose:
+            print(
+                f"[pretraining] top RBM ({top.n_features_in_}->{top.n_components}), "
+                f"reconstruction error {top.reconstruction_error_curve_[-1]:.4f}"
+            )
+
+    def _up_down(self, X, Y, n_epochs):
+        """Stage 2: ``n_epochs`` epochs of the up-down algorithm."""
+        self.up_down_curve_ = []
+        self.n_iter_ = 0
+        if n_epochs == 0:
+            return
+        top_rbm = self.top_rbm_
+        n_samples = X.shape[0]
+        batch_size = min(self._batch_size(n_samples), n_samples)
+        top = TopRBM(
+            *top_rbm._params(),
+            visible_unit=top_rbm._visible,
+            hidden_unit=top_rbm._hidden,
+            batch_size=batch_size,
+            momentum=0.0,
+            weight_decay=self.pretrain_weight_decay,
+        )
+        recognition = list(zip(self.recognition_coefs_, self.recognition_intercepts_))
+        generative = list(zip(self.generative_coefs_, self.generative_intercepts_))
+        buffer = np.empty((batch_size, X.shape[1]), dtype=DTYPES[self.dtype])
+        try:
+            for _ in range(n_epochs):
+                start = time.perf_counter()
+                total = 0.0
+                with np.errstate(over="ignore", invalid="ignore"):
+                    try:
+                        for batch in minibatches(n_samples, batch_size, self._rng):
+                            V = load_batch(X, batch, buffer[: len(batch)])
+                            total += up_down_step(
+                                V,
+                                Y[batch],
+                                recognition,
+                                generative,
+                                self._units,
+                                top,
+                                learning_rate=self.up_down_learning_rate,
+                                n_gibbs_steps=self.up_down_gibbs_steps,
+                                rng=self._rng,
+                            )
+                    finally:
+                        top.unpack()
+                error = total / n_samples
+                check_training_progress(
+                    error,
+                    self.up_down_curve_,
+                    self._all_params(),
+                    "up-down reconstruction error",
+                    "up_down_learning_rate",
+                )
+                self.up_down_curve_.append(error)
+                self.n_iter_ += 1
+                if self.verbose:
+                    print(
+                        f"[up-down] epoch {self.n_iter_}, reconstruction error "
+                        f"{error:.4f}, {time.perf_counter() - start:.2f}s"
+                    )
+        except KeyboardInterrupt:
+            warn_interrupted("Up-down fine-tuning", self.n_iter_)
+
+    def _all_params(self):
+        return [
+            *self.recognition_coefs_,
+            *self.recognition_intercepts_,
+            *self.generative_coefs_,
+            *self.generative_intercepts_,
+            *self.top_rbm_._params(),
+        ]
+
+    # -- prediction ---------------------------------------------------------
+
+    def _penultimate(self, X):
+        """The recognition up pass's probabilities (the data itself if none)."""
+        if not self.recognition_coefs_:
+            return X.toarray() if sp.issparse(X) else X
+        net = recognition_network(
+            list(zip(self.recognition_coefs_, self.recognition_intercepts_)),
+            self._units,
+        )
+        return predict(net, X)
+
+    def _label_log_odds(self, X):
+        check_is_fitted(self)
+        X = validate_visible_data(self, X, reset=False, fitting=False)
+        features = self._penultimate(X).astype(self.top_rbm_.components_.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            log_odds = label_log_odds(
+                features,
+                *self.top_rbm_._params(),
+                len(self.classes_),
+                self.top_rbm_._hidden,
+            )
+        return check_finite_output(log_odds, log_odds.dtype), features
+
+    def predict_proba(self, X):
+        """Class probabilities from the top RBM's free energies.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``P(label | x)``, columns in the order of ``classes_``.
+        """
+        log_odds, _ = self._label_log_odds(X)
+        return get_unit("softmax").activate(log_odds)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class.
+        """
+        log_odds, _ = self._label_log_odds(X)
+        log_odds -= log_odds.max(axis=1, keepdims=True)
+        log_odds -= np.log(np.exp(log_odds).sum(axis=1, keepdims=True))
+        return log_odds
+
+    def predict(self, X):
+        """Most probable class of each row (lowest top-RBM free energy).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        log_odds, _ = self._label_log_odds(X)
+        return self.classes_[log_odds.argmax(axis=1)]
+
+    def transform(self, X):
+        """Top-layer hidden probabilities, with the labels at their posterior.
+
+        The recognition up pass gives the penultimate probabilities; joined
+        to the label probabilities of :meth:`predict_proba`, they give the
+        top RBM's hidden probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Top-layer features.
+        """
+        log_odds, features = self._label_log_odds(X)
+        joined = np.hstack([get_unit("softmax").activate(log_odds), features])
+        W, b_h, _ = self.top_rbm_._params()
+        up = Network([W.T], [b_h], [self.top_rbm_._hidden])
+        return check_finite_output(predict(up, joined), W.dtype)
+
+    def sample(self, n_samples=1, *, y=None, n_gibbs_steps=1000, random_state=None):
+        """Generate data, of chosen classes or of the model's own choosing.
+
+        The top RBM's penultimate units start from a sample of their biases
+        and Gibbs sampling runs for ``n_gibbs_steps`` steps, the label units
+        clamped to ``y`` (or, with ``y=None``, sampled with the rest, from a
+        uniformly drawn start). The last penultimate sample passes down
+        through the generative weights, each layer sampled, and the data
+        layer's means are returned.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of independent chains.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            The class of each sample, or one class for all; labels must be
+            in ``classes_``.
+        n_gibbs_steps : int, default=1000
+            Gibbs steps in the top RBM.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Generated data: means of the visible units (probabilities in
+            [0, 1] for Bernoulli units).
+        y : ndarray of shape (n_samples,)
+            Their labels: ``y`` as given, or the label units' last state.
+        """
+        check_is_fitted(self)
+        check_sampling_params(n_samples, n_gibbs_steps)
+        rng = make_generator(random_state)
+        dtype = self.top_rbm_.components_.dtype
+        if y is None:
+            codes = rng.integers(len(self.classes_), size=n_samples)
+            labels = one_hot(self.classes_[codes], self.classes_, dtype)
+        else:
+            y = np.asarray(y)
+            y = np.full(n_samples, y) if y.ndim == 0 else column_or_1d(y)
+            if len(y) != n_samples:
+                raise ValueError(
+                    f"y has {len(y)} labels but n_samples={n_samples}; give one "
+                    "label per sample, or a single label for all."
+                )
+            labels = one_hot(y, self.classes_, dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X, labels = dream(
+                labels,
+                self.top_rbm_._params(),
+                self.top_rbm_._units(),
+                list(zip(self.generative_coefs_, self.generative_intercepts_)),
+                self._units,
+                n_gibbs_steps=n_gibbs_steps,
+                rng=rng,
+                clamp_labels=y is not None,
+            )
+        return check_finite_samples(X), self.classes_[labels.argmax(axis=1)]
+
+    @property
+    def _n_features_out(self):
+        return self.top_rbm_.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        tags.transformer_tags.preserves_dtype = [self.dtype]
+        return tags
