@@ -3,16 +3,17 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
 
 from ._rbm import RBM
 from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
 from ._training import LEARNING_RATE_SCHEDULES, continue_or_start
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._utils import child_seed
-from ._validation import DTYPES, validate_visible_data
+from ._validation import DTYPES, check_visible_range, validate_visible_data
 
 PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
         Number of units in each hidden layer, from the data upwards.
@@ -351,6 +352,22 @@ class BaseDBN(BaseEstimator):
 
     def _validate_X(self, X, reset, fitting):
         return validate_visible_data(self, X, reset=reset, fitting=fitting)
+
+    def _validate_Xy(self, X, y, reset):
+        """Training data and targets, checked; the data's range warned about."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=DTYPES[self.dtype],
+            ensure_all_finite=False,  # check_visible_range does it
+            multi_output=getattr(self, "_multi_output", False),
+            y_numeric=not is_classifier(self),
+            reset=reset,
+        )
+        check_visible_range(X, self.visible_unit, fitting=True)
+        return X, y
 
     def _training_state(self, net, scope, *, fresh):
         """The fine-tuning state: the last call's carried over, or a new one."""

@@ -255,13 +255,7 @@ class GenerativeDBNClassifier(
         self : GenerativeDBNClassifier
             The fitted model.
         """
-        X = validate_visible_data(self, X, reset=True, fitting=True)
-        y = column_or_1d(y, warn=True)
-        if len(y) != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but y has {len(y)} labels; they "
-                "must have one label per row."
-            )
+        X, y = self._validate_Xy(X, y, reset=True)
         self.classes_ = check_classes(y, type(self).__name__)
         Y = one_hot(y, self.classes_, DTYPES[self.dtype])
         self._rng = make_generator(self.random_state)

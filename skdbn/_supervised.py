@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     FINE_TUNING_CONSTRAINTS,
@@ -28,7 +28,6 @@ from ._validation import (
     DTYPES,
     check_classes,
     check_finite_output,
-    check_visible_range,
     one_hot,
     warn,
 )
@@ -221,21 +220,6 @@ class BaseSupervisedDBN(BaseDBN):
 
     def _structure(self):
         return {**super()._structure(), "head_hidden_layer_sizes": self._head_sizes()}
-
-    def _validate_Xy(self, X, y, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=DTYPES[self.dtype],
-            ensure_all_finite=False,  # check_visible_range does it
-            multi_output=self._multi_output,
-            y_numeric=not isinstance(self, ClassifierMixin),
-            reset=reset,
-        )
-        check_visible_range(X, self.visible_unit, fitting=True)
-        return X, y
 
     def _split_validation(self, X, Y, y):
         """Training rows (None: all) and the held-out data, when early stopping.

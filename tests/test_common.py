@@ -4,7 +4,13 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdbn import RBM, DBNClassifier, DBNRegressor, DBNTransformer
+from skdbn import (
+    RBM,
+    DBNClassifier,
+    DBNRegressor,
+    DBNTransformer,
+    GenerativeDBNClassifier,
+)
 
 
 def _defaults(**params):
@@ -23,6 +29,10 @@ def _estimators():
     # data: on the checks' raw data their training rightly diverges).
     yield from _defaults()
     yield from _defaults(dtype="float64")
+    # The generative DBN's checks take a minute at its default size: float64
+    # is checked on a smaller network.
+    yield GenerativeDBNClassifier()
+    yield GenerativeDBNClassifier((32, 64), dtype="float64")
     yield DBNClassifier(head_hidden_layer_sizes=(16,))
     yield DBNClassifier(pretraining="autoencoder", pretrain_noise=0.2)
     yield DBNTransformer(
