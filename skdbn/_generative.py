@@ -106,6 +106,10 @@ class GenerativeDBNClassifier(
     up_down_gibbs_steps : int, default=3
         Gibbs steps in the top RBM per up-down update (the paper used 3,
         then 6 and 10 for its last epochs).
+    warm_start : bool, default=False
+        When the model is already fitted, ``fit`` skips pretraining and runs
+        ``up_down_epochs`` more epochs of up-down fine-tuning from the
+        current weights (the labels must be among ``classes_``).
     dtype : {"float32", "float64"}, default="float32"
         Precision of the weights and of all computation.
     random_state : int, RandomState instance or None, default=None
@@ -142,7 +146,7 @@ class GenerativeDBNClassifier(
         data predicted by the generative weights from the wake states of the
         layer above (of the top RBM's reconstruction with a single layer).
     n_iter_ : int
-        Up-down epochs run.
+        Up-down epochs run, over every ``fit`` since the last pretraining.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -196,6 +200,7 @@ class GenerativeDBNClassifier(
         "up_down_epochs": [Interval(Integral, 0, None, closed="left")],
         "up_down_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "up_down_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -212,6 +217,7 @@ class GenerativeDBNClassifier(
         up_down_epochs=30,
         up_down_learning_rate=0.01,
         up_down_gibbs_steps=3,
+        warm_start=False,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -227,6 +233,7 @@ class GenerativeDBNClassifier(
         self.up_down_epochs = up_down_epochs
         self.up_down_learning_rate = up_down_learning_rate
         self.up_down_gibbs_steps = up_down_gibbs_steps
+        self.warm_start = warm_start
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
@@ -255,13 +262,28 @@ class GenerativeDBNClassifier(
         self : GenerativeDBNClassifier
             The fitted model.
         """
-        X, y = self._validate_Xy(X, y, reset=True)
-        self.classes_ = check_classes(y, type(self).__name__)
+        warm = self.warm_start and hasattr(self, "top_rbm_")
+        if warm:
+            self._check_structure_unchanged("fit with warm_start=True")
+        X, y = self._validate_Xy(X, y, reset=not warm)
+        if not warm:
+            self.classes_ = check_classes(y, type(self).__name__)
         Y = one_hot(y, self.classes_, DTYPES[self.dtype])
-        self._rng = make_generator(self.random_state)
-        self._pretrain_greedily(X, Y)
+        if not warm:
+            self._rng = make_generator(self.random_state)
+            self._record_structure()
+            self._pretrain_greedily(X, Y)
+            self.up_down_curve_ = []
+            self.n_iter_ = 0
         self._up_down(X, Y, self.up_down_epochs)
         return self
+
+    def _structure(self):
+        return {
+            "hidden_layer_sizes": self._layer_sizes(),
+            "visible_unit": self.visible_unit,
+            "dtype": self.dtype,
+        }
 
     def _pretrain_greedily(self, X, Y):
         """Stage 1: the lower RBMs on ``X``, the top RBM on labels and features."""
@@ -303,9 +325,7 @@ class GenerativeDBNClassifier(
             )
 
     def _up_down(self, X, Y, n_epochs):
-        """Stage 2: ``n_epochs`` epochs of the up-down algorithm."""
-        self.up_down_curve_ = []
-        self.n_iter_ = 0
+        """Stage 2: ``n_epochs`` more epochs of the up-down algorithm."""
         if n_epochs == 0:
             return
         top_rbm = self.top_rbm_
@@ -322,6 +342,7 @@ class GenerativeDBNClassifier(
         recognition = list(zip(self.recognition_coefs_, self.recognition_intercepts_))
         generative = list(zip(self.generative_coefs_, self.generative_intercepts_))
         buffer = np.empty((batch_size, X.shape[1]), dtype=DTYPES[self.dtype])
+        n_before = len(self.up_down_curve_)  # a warm start's earlier epochs
         try:
             for _ in range(n_epochs):
                 start = time.perf_counter()
@@ -346,7 +367,7 @@ class GenerativeDBNClassifier(
                 error = total / n_samples
                 check_training_progress(
                     error,
-                    self.up_down_curve_,
+                    self.up_down_curve_[n_before:],
                     self._all_params(),
                     "up-down reconstruction error",
                     "up_down_learning_rate",

@@ -24,6 +24,7 @@ them. Every function works on float32 or float64 arrays alike.
 import numpy as np
 
 from . import _rbm_numerics as rbm_math
+from ._blas import gemm
 from ._network import Network, predict
 from ._units import activate_affine, get_unit, uniform
 
@@ -75,16 +76,17 @@ def _sample_states(pre, unit, rng):
     return out
 
 
-def _affine(A, W, b):
-    out = A @ W
-    out += b
-    return out
+def _affine(A, W, b, trans_b=False):
+    """``A @ op(W) + b``, by the training BLAS (see :mod:`skdbn._blas`)."""
+    out = np.empty((A.shape[0], W.shape[0] if trans_b else W.shape[1]), dtype=W.dtype)
+    out[...] = b
+    return gemm(A, W, out, beta=1.0, trans_b=trans_b)
 
 
 def _delta_rule(W, b, inputs, targets, predictions, step):
     """``W += step * inputs.T @ (targets - predictions)`` and ``b`` likewise."""
-    error = targets - predictions
-    W += step * (inputs.T @ error)
+    error = np.subtract(targets, predictions, out=predictions)
+    gemm(inputs, error, W, alpha=step, beta=1.0, trans_a=True)
     b += step * error.sum(axis=0)
 
 
@@ -298,7 +300,7 @@ def dream(
         np.repeat(b_v[None, k:], n_samples, axis=0), joined.features, rng
     )
     for _ in range(n_gibbs_steps):
-        h = _sample_states(visible @ W.T + b_h, hidden, rng)
+        h = _sample_states(_affine(visible, W, b_h, trans_b=True), hidden, rng)
         means = _affine(h, W, b_v)  # the sampler leaves the means here
         if clamp_labels:
             visible[:, k:] = _sample_states(means[:, k:], joined.features, rng)

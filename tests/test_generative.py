@@ -196,6 +196,24 @@ def test_up_down_fine_tuning_raises_test_accuracy_over_greedy_pretraining(digits
     assert min(gains) > 0 and np.mean(gains) >= 0.005
 
 
+def test_warm_start_continues_up_down_from_the_same_weights(digits):
+    X_train, X_test, y_train, y_test = digits
+    m = GenerativeDBNClassifier((32, 64), up_down_epochs=0, warm_start=True)
+    m.set_params(random_state=0).fit(X_train, y_train)
+    top_before = m.top_rbm_.components_.copy()
+    generative_before = m.generative_coefs_[0].copy()
+    m.set_params(up_down_epochs=3).fit(X_train, y_train)
+    assert m.n_iter_ == 3 and len(m.up_down_curve_) == 3
+    # Pretraining was skipped: the weights moved from where they were by
+    # small up-down steps, not to a fresh start.
+    assert 0 < np.abs(m.generative_coefs_[0] - generative_before).max() < 0.5
+    assert 0 < np.abs(m.top_rbm_.components_ - top_before).max() < 0.5
+    m.fit(X_train, y_train)
+    assert m.n_iter_ == 6 and len(m.up_down_curve_) == 6
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        m.set_params(hidden_layer_sizes=(16, 64)).fit(X_train, y_train)
+
+
 def test_class_conditional_samples_are_recognised_by_another_classifier(fitted, digits):
     X_train, _, y_train, _ = digits
     judge = LogisticRegression(max_iter=2000).fit(X_train, y_train)
