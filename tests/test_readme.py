@@ -15,3 +15,16 @@ def test_quick_start_runs(tmp_path, monkeypatch, capsys):
     assert "hidden_layer_sizes" in best_params
     assert float(score) > 0.95
     assert (tmp_path / "dbn.joblib").exists()
+
+
+def test_generative_snippet_runs(capsys):
+    text = README.read_text()
+    setup = re.search(r"## Quick start\n\n```python\n(.*?)```", text, re.S).group(1)
+    setup = setup.split("# Unsupervised features")[0]  # imports and the split
+    code = re.search(r"dreams:.*?```python\n(.*?)```", text, re.S).group(1)
+    namespace = {}
+    exec(compile(setup + code, "README generative DBN", "exec"), namespace)
+    assert abs(float(capsys.readouterr().out) - 0.96) < 0.015
+    assert namespace["images"].shape == (10, 64)
+    assert namespace["labels"].tolist() == [7] * 10
+    assert 0 <= namespace["images"].min() and namespace["images"].max() <= 1
