@@ -208,6 +208,8 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
 def fill_doc(cls):
     """Insert the shared parameter text into a class docstring."""
+    if cls.__doc__ is None:  # python -OO strips docstrings
+        return cls
     shared = {"learning_rate": "    " + LEARNING_RATE_PARAM_DOC}
     cls.__doc__ = cls.__doc__ % {
         "pretraining_params": PRETRAINING_PARAMS_DOC,

@@ -5,7 +5,7 @@ extra passes over the weight matrix. BLAS's GEMM computes
 ``C = alpha * op(A) @ op(B) + beta * C`` in one go. scipy exposes it, but
 scipy's BLAS is a separate library from numpy's, each with its own thread
 pool; alternating between the two in one loop makes the idle pool spin
-against the busy one (5x slower on 2 cores). So a training loop that uses
+against the busy one (several times slower). So a training loop that uses
 these functions should do all of its products here.
 """
 

@@ -44,7 +44,7 @@ def uniform(rng, out):
 
     For float32 the generator's raw 64-bit words are split into two 32-bit
     ones whose top 23 bits become the mantissa of a float in [1, 2), minus 1:
-    about 1.7 times as fast as ``rng.random(dtype=np.float32)``, which fetches
+    faster than ``rng.random(dtype=np.float32)``, which fetches
     its numbers one function call at a time. Other dtypes use
     ``rng.random``.
     """

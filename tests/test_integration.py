@@ -96,3 +96,16 @@ def test_joblib_round_trip_then_keep_training(make, digits, tmp_path):
     np.testing.assert_array_equal(
         getattr(loaded, method)(X_test), getattr(est, method)(X_test)
     )
+
+
+def test_imports_without_docstrings():
+    # python -OO strips docstrings, which the shared parameter docs fill in.
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-OO", "-c", "import skdbn; skdbn.DBNClassifier()"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
