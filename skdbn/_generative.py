@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
 from ._network import Network, predict
-from ._stack import make_rbm_stack, pretrain_greedy
+from ._stack import auto_pretrain_epochs, make_rbm_stack, pretrain_greedy
 from ._units import LabelJoinedUnit, get_unit
 from ._updown import (
     TopRBM,
@@ -42,6 +42,13 @@ from ._validation import (
 # probabilities come from the Bernoulli units' free energy, and the up-down
 # algorithm samples binary states.
 HIDDEN_UNIT = "bernoulli"
+# pretrain_epochs="auto" trains the top RBM, which learns the labels jointly
+# with the features, this many times as long as the layers below. On 20000
+# Fashion-MNIST images (network (500, 500, 2000), 10 epochs below), 30
+# epochs instead of 10 raised test accuracy from 0.815 to 0.835 after 10
+# up-down epochs, and the share of class-conditional samples that a
+# logistic regression recognised from 0.25 to 0.54; 60 changed neither.
+TOP_EPOCHS_FACTOR = 3
 
 
 class GenerativeDBNClassifier(
@@ -84,7 +91,10 @@ class GenerativeDBNClassifier(
         Type of the input units, as in :class:`DBNClassifier`.
     pretrain_epochs : "auto", int or sequence, default="auto"
         Contrastive-divergence epochs for each RBM, the top one included,
-        for all layers or one per layer, as in :class:`DBNClassifier`.
+        for all layers or one per layer. ``"auto"`` gives the layers below
+        the top what :class:`DBNClassifier` gives its layers (at least 1000
+        CD updates, never fewer than 10 epochs) and the top RBM, which must
+        learn the labels jointly with the features, three times as many.
     pretrain_learning_rate : "auto", float or sequence, default="auto"
         CD learning rate, for all layers or one per layer, as in
         :class:`DBNClassifier`.
@@ -287,14 +297,19 @@ class GenerativeDBNClassifier(
 
     def _pretrain_greedily(self, X, Y):
         """Stage 1: the lower RBMs on ``X``, the top RBM on labels and features."""
+        sizes, batch_size = self._layer_sizes(), self._batch_size(X.shape[0])
+        epochs = self.pretrain_epochs
+        if epochs == "auto":
+            auto = auto_pretrain_epochs(X.shape[0], batch_size)
+            epochs = [auto] * (len(sizes) - 1) + [TOP_EPOCHS_FACTOR * auto]
         rbms = make_rbm_stack(
-            self._layer_sizes(),
+            sizes,
             n_samples=X.shape[0],
             visible_unit=self.visible_unit,
             hidden_unit=HIDDEN_UNIT,
             learning_rate=self.pretrain_learning_rate,
-            epochs=self.pretrain_epochs,
-            batch_size=self._batch_size(X.shape[0]),
+            epochs=epochs,
+            batch_size=batch_size,
             n_gibbs_steps=self.n_gibbs_steps,
             persistent=self.persistent,
             weight_decay=self.pretrain_weight_decay,
