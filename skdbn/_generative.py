@@ -397,6 +397,14 @@ class GenerativeDBNClassifier(
         except KeyboardInterrupt:
             warn_interrupted("Up-down fine-tuning", self.n_iter_)
 
+    def _encoder_coefs(self):
+        """Recognition weights from the input upwards, then the top RBM's.
+
+        The top RBM's weights from the penultimate layer (not the labels).
+        """
+        top = self.top_rbm_.components_[:, len(self.classes_) :]
+        return [*self.recognition_coefs_, top.T]
+
     def _all_params(self):
         return [
             *self.recognition_coefs_,
