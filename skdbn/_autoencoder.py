@@ -36,13 +36,14 @@ def pretrain_autoencoder_layer(
     dtype,
     initial_visible_bias,
     rows=None,
-    verbose=0,
+    task,
 ):
     """Train one layer's tied autoencoder on ``X`` (or its rows ``rows``).
 
-    Adam with step ``learning_rate`` for ``epochs`` epochs of mini-batches;
-    Ctrl-C ends it with a warning. The decoder's biases start from
-    ``initial_visible_bias`` (the RBM's start).
+    Adam with step ``learning_rate`` for ``epochs`` epochs of mini-batches,
+    each reported to ``task`` (a :class:`~skdbn._progress.Task`); Ctrl-C
+    ends it with a warning, as does a callback asking to stop. The
+    decoder's biases start from ``initial_visible_bias`` (the RBM's start).
 
     Returns
     -------
@@ -69,6 +70,7 @@ def pretrain_autoencoder_layer(
     curve = []
     try:
         for _ in range(epochs):
+            task.epoch_begin()
             total = 0.0
             with np.errstate(over="ignore", invalid="ignore"):
                 for indices in minibatches(n_samples, batch_size, rng, rows):
@@ -90,8 +92,8 @@ def pretrain_autoencoder_layer(
                 "learning_rate_init",
             )
             curve.append(loss)
-            if verbose:
-                print(f"[autoencoder layer] epoch {len(curve)}, loss {loss:.4f}")
+            if task.epoch_done(loss, learning_rate=learning_rate):
+                break
     except KeyboardInterrupt:
         warn_interrupted("autoencoder pretraining", len(curve))
     return W, b_h, b_v, curve

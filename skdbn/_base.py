@@ -198,6 +198,13 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
     best_validation_score_ : float or None
         Best validation score when ``early_stopping``, the frozen head's
         included.
+    history_ : list of dict
+        One record per epoch of every training stage, written as training
+        goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
+        add to it): ``stage``, ``layer`` (from 1, pretraining only),
+        ``epoch``, ``loss``, ``validation_score`` (None without one),
+        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
+        makes it a table.
     n_iter_ : int
         Number of fine-tuning epochs run.
     n_features_in_ : int
@@ -334,8 +341,11 @@ class BaseDBN(BaseEstimator):
                 "pretraining='autoencoder' set it to 0."
             )
 
-    def _pretrain(self, X, rng, rows=None):
-        """Fit a new stack on ``X`` (or its rows ``rows``) greedily."""
+    def _pretrain(self, X, rng, task, rows=None):
+        """Fit a new stack on ``X`` (or its rows ``rows``) greedily.
+
+        The stack is the ``"pretraining"`` stage of ``task``, the fit's.
+        """
         self._check_pretraining_options()
         rbms = self._make_rbms(rng, X.shape[0] if rows is None else len(rows))
         autoencoder = None
@@ -344,13 +354,17 @@ class BaseDBN(BaseEstimator):
                 "learning_rate": self.learning_rate_init,
                 "noise": self.pretrain_noise,
             }
-        return pretrain_greedy(
+        stage = task.subtask("pretraining", n_subtasks=len(rbms))
+        rbms = pretrain_greedy(
             rbms,
             X,
+            stage,
             verbose=self.verbose,
             rows=rows,
             autoencoder=autoencoder,
         )
+        stage.end()
+        return rbms
 
     def _validate_X(self, X, reset, fitting):
         return validate_visible_data(self, X, reset=reset, fitting=fitting)

@@ -1,6 +1,6 @@
 """The generative DBN of Hinton, Osindero & Teh (2006) as a classifier."""
 
-import time
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
 from ._network import Network, predict
+from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import auto_pretrain_epochs, make_rbm_stack, pretrain_greedy
 from ._units import LabelJoinedUnit, get_unit
 from ._updown import (
@@ -52,7 +53,11 @@ TOP_EPOCHS_FACTOR = 3
 
 
 class GenerativeDBNClassifier(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseDBN
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClassifierMixin,
+    BaseDBN,
 ):
     """Deep belief net that models images and labels jointly, and dreams.
 
@@ -155,6 +160,13 @@ class GenerativeDBNClassifier(
         Per up-down epoch, the mean over rows of the squared error of the
         data predicted by the generative weights from the wake states of the
         layer above (of the top RBM's reconstruction with a single layer).
+    history_ : list of dict
+        One record per epoch of every training stage, written as training
+        goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
+        add to it): ``stage``, ``layer`` (from 1, pretraining only),
+        ``epoch``, ``loss``, ``validation_score`` (None without one),
+        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
+        makes it a table.
     n_iter_ : int
         Up-down epochs run, over every ``fit`` since the last pretraining.
     n_features_in_ : int
@@ -251,6 +263,7 @@ class GenerativeDBNClassifier(
     # -- fitting ------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def fit(self, X, y):
         """Pretrain greedily, then fine-tune with the up-down algorithm.
@@ -279,13 +292,22 @@ class GenerativeDBNClassifier(
         if not warm:
             self.classes_ = check_classes(y, type(self).__name__)
         Y = one_hot(y, self.classes_, DTYPES[self.dtype])
+        task = Task.start_fit(
+            self,
+            X,
+            y,
+            n_subtasks=1 if warm else 2,
+            verbose=self.verbose,
+            keep_history=warm,
+        )
         if not warm:
             self._rng = make_generator(self.random_state)
             self._record_structure()
-            self._pretrain_greedily(X, Y)
+            self._pretrain_greedily(X, Y, task)
             self.up_down_curve_ = []
             self.n_iter_ = 0
-        self._up_down(X, Y, self.up_down_epochs)
+        self._up_down(X, Y, self.up_down_epochs, task, lambda: (X, y))
+        task.end()
         return self
 
     def _structure(self):
@@ -295,7 +317,7 @@ class GenerativeDBNClassifier(
             "dtype": self.dtype,
         }
 
-    def _pretrain_greedily(self, X, Y):
+    def _pretrain_greedily(self, X, Y, task):
         """Stage 1: the lower RBMs on ``X``, the top RBM on labels and features."""
         sizes, batch_size = self._layer_sizes(), self._batch_size(X.shape[0])
         epochs = self.pretrain_epochs
@@ -319,16 +341,21 @@ class GenerativeDBNClassifier(
         )
         lower, top = rbms[:-1], rbms[-1]
         self._units = [self.visible_unit] + [HIDDEN_UNIT] * len(lower)
+        stage = task.subtask("pretraining", n_subtasks=len(rbms))
         if lower:
-            pretrain_greedy(lower, X, verbose=self.verbose)
+            pretrain_greedy(lower, X, stage, verbose=self.verbose)
         self.recognition_coefs_ = [rbm.components_.T.copy() for rbm in lower]
         self.recognition_intercepts_ = [rbm.intercept_hidden_.copy() for rbm in lower]
         self.generative_coefs_ = [rbm.components_.copy() for rbm in lower]
         self.generative_intercepts_ = [rbm.intercept_visible_.copy() for rbm in lower]
         joined = np.hstack([Y, self._penultimate(X)])
-        top._fit_rows(
-            joined, None, visible=LabelJoinedUnit(len(self.classes_), top.visible_unit)
+        top_task = stage.subtask(
+            n_subtasks=top.n_iter, layer=len(rbms), verbose=top.verbose
         )
+        visible = LabelJoinedUnit(len(self.classes_), top.visible_unit)
+        top._fit_rows(joined, None, top_task, visible=visible)
+        top_task.end()
+        stage.end()
         self.top_rbm_ = top
         self.pretraining_curves_ = [
             list(rbm.reconstruction_error_curve_) for rbm in rbms
@@ -339,9 +366,13 @@ class GenerativeDBNClassifier(
                 f"reconstruction error {top.reconstruction_error_curve_[-1]:.4f}"
             )
 
-    def _up_down(self, X, Y, n_epochs):
+    def _up_down(self, X, Y, n_epochs, task, scoring_data):
         """Stage 2: ``n_epochs`` more epochs of the up-down algorithm."""
+        stage = task.subtask("up-down", n_subtasks=n_epochs)
+        stage.scoring_data = scoring_data
+        stage.fitted_attributes = self._fitted_copy
         if n_epochs == 0:
+            stage.end()
             return
         top_rbm = self.top_rbm_
         n_samples = X.shape[0]
@@ -360,7 +391,7 @@ class GenerativeDBNClassifier(
         n_before = len(self.up_down_curve_)  # a warm start's earlier epochs
         try:
             for _ in range(n_epochs):
-                start = time.perf_counter()
+                stage.epoch_begin()
                 total = 0.0
                 with np.errstate(over="ignore", invalid="ignore"):
                     try:
@@ -389,13 +420,11 @@ class GenerativeDBNClassifier(
                 )
                 self.up_down_curve_.append(error)
                 self.n_iter_ += 1
-                if self.verbose:
-                    print(
-                        f"[up-down] epoch {self.n_iter_}, reconstruction error "
-                        f"{error:.4f}, {time.perf_counter() - start:.2f}s"
-                    )
+                if stage.epoch_done(error, learning_rate=self.up_down_learning_rate):
+                    break  # a callback asked to stop
         except KeyboardInterrupt:
             warn_interrupted("Up-down fine-tuning", self.n_iter_)
+        stage.end()
 
     def _encoder_coefs(self):
         """Recognition weights from the input upwards, then the top RBM's.
@@ -404,6 +433,14 @@ class GenerativeDBNClassifier(
         """
         top = self.top_rbm_.components_[:, len(self.classes_) :]
         return [*self.recognition_coefs_, top.T]
+
+    def _fitted_copy(self):
+        """The attributes a copy needs to predict as this model does now."""
+        return {
+            "recognition_coefs_": [W.copy() for W in self.recognition_coefs_],
+            "recognition_intercepts_": [b.copy() for b in self.recognition_intercepts_],
+            "top_rbm_": copy.deepcopy(self.top_rbm_),
+        }
 
     def _all_params(self):
         return [

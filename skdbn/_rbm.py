@@ -1,6 +1,5 @@
 """The restricted Boltzmann machine estimator: one layer of a DBN."""
 
-import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,6 +17,7 @@ from . import _rbm_numerics as rbm_math
 from ._autoencoder import pretrain_autoencoder_layer
 from ._blas import squared_norm
 from ._network import Network, predict
+from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import (
     count_rows,
@@ -47,7 +47,12 @@ INITIAL_MOMENTUM_EPOCHS = 5
 STRUCTURAL_PARAMS = ("n_components", "visible_unit", "hidden_unit", "dtype")
 
 
-class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class RBM(
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Restricted Boltzmann machine trained by contrastive divergence.
 
     One layer of a deep belief network, usable on its own as a feature
@@ -132,6 +137,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     reconstruction_error_curve_ : list of float
         Mean over the rows of each epoch of the squared error between a row
         and its one-step reconstruction.
+    history_ : list of dict
+        One record per epoch of every training stage, written as training
+        goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
+        add to it): ``stage``, ``layer`` (from 1, pretraining only),
+        ``epoch``, ``loss``, ``validation_score`` (None without one),
+        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
+        makes it a table.
     n_iter_ : int
         Number of epochs run, ``partial_fit`` calls included.
     n_features_in_ : int
@@ -224,6 +236,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def fit(self, X, y=None):
         """Train the RBM for ``n_iter`` epochs of mini-batch CD.
@@ -245,21 +258,25 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             The fitted model.
         """
         X = self._validate_input(X, reset=True, fitting=True)
-        return self._fit(X)
+        task = Task.start_fit(self, X, n_subtasks=self.n_iter, verbose=self.verbose)
+        self._fit(X, task=task)
+        task.end()
+        return self
 
-    def _fit_rows(self, X, rows, visible=None):
+    def _fit_rows(self, X, rows, task, visible=None):
         """``fit`` on the rows ``rows`` of ``X``, validated by the caller.
 
         For a DBN's greedy stack: its first layer trains on the training part
         of an early-stopping split without a copy of it. ``visible``, a unit
         object, replaces ``visible_unit``'s (a generative DBN's top RBM has
         label units joined to its visible layer, see
-        :class:`skdbn._units.LabelJoinedUnit`).
+        :class:`skdbn._units.LabelJoinedUnit`). The epochs are reported to
+        ``task`` (a :class:`skdbn._progress.Task` of the DBN's fit).
         """
         validate_data(self, X, reset=True, skip_check_array=True)
-        return self._fit(X, rows, visible=visible)
+        return self._fit(X, rows, visible=visible, task=task)
 
-    def _fit_as_autoencoder(self, X, rows, *, learning_rate, noise):
+    def _fit_as_autoencoder(self, X, rows, task, *, learning_rate, noise):
         """Pretrain this layer as an autoencoder instead of by CD.
 
         For a DBN's greedy stack (``pretraining="autoencoder"``): ``X`` is
@@ -284,7 +301,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             dtype=self.components_.dtype,
             initial_visible_bias=self.intercept_visible_,
             rows=rows,
-            verbose=self.verbose,
+            task=task,
         )
         self.components_[...] = W
         self.intercept_hidden_[...] = b_h
@@ -294,17 +311,20 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = len(curve)
         return self
 
-    def _fit(self, X, rows=None, visible=None):
+    def _fit(self, X, rows=None, visible=None, *, task):
         self._initialize(X, make_generator(self.random_state), rows, visible)
         try:
             for _ in range(self.n_iter):
                 # The epochs of this call are the divergence check's reference.
-                self._run_epoch(X, history=self.reconstruction_error_curve_, rows=rows)
+                history = self.reconstruction_error_curve_
+                if self._run_epoch(X, task, history=history, rows=rows):
+                    break  # a callback asked to stop
         except KeyboardInterrupt:
             warn_interrupted("RBM training", self.n_iter_)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def partial_fit(self, X, y=None):
         """Make one pass of mini-batch CD updates over ``X``.
@@ -324,17 +344,27 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self : RBM
             The updated model.
         """
+        X = self._prepare_partial_fit(X)
+        self._partial_fit(X, Task.start_fit(self, X, n_subtasks=1, keep_history=True))
+        return self
+
+    def _prepare_partial_fit(self, X):
+        """Validate ``X`` for ``partial_fit``; initialise the model on a first call."""
         first_call = not hasattr(self, "components_")
         if not first_call:
             self._check_structure_unchanged()
         X = self._validate_input(X, reset=first_call, fitting=True)
         if first_call:
             self._initialize(X, make_generator(self.random_state))
+        return X
+
+    def _partial_fit(self, X, task):
+        """One epoch over ``X``, reported to ``task`` (a DBN's layer when streamed)."""
         try:
-            self._run_epoch(X)
+            self._run_epoch(X, task)
         except KeyboardInterrupt:
             warn_interrupted("RBM training", 0)
-        return self
+        task.end()
 
     def transform(self, X):
         """Mean hidden activations given the data (the up pass).
@@ -581,13 +611,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
 
-    def _run_epoch(self, X, history=(), rows=None):
+    def _run_epoch(self, X, task, history=(), rows=None):
         """One pass of mini-batch CD updates over ``X`` (or its rows ``rows``).
 
         ``history`` holds the errors of this call's earlier epochs, against
-        which an exploding error is detected.
+        which an exploding error is detected. The epoch is reported to
+        ``task``; returns True when a callback asks to stop.
         """
-        start_time = time.perf_counter()
+        task.epoch_begin()
         n_samples = count_rows(X, rows)
         batch_size = min(self.batch_size, n_samples)
         dtype = self.components_.dtype
@@ -628,11 +659,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.reconstruction_error_curve_.append(error)
         self.learning_rate_ = self._learning_rate()
         self.n_iter_ += 1
-        if self.verbose:
-            print(
-                f"[RBM] epoch {self.n_iter_}, reconstruction error {error:.4f}, "
-                f"{time.perf_counter() - start_time:.2f}s"
-            )
+        return task.epoch_done(error, learning_rate=self.learning_rate_)
 
     def _run_batches(
         self, X, n_samples, batch_size, workspace, momentum, packed, rows=None

@@ -133,7 +133,9 @@ def make_rbm_stack(
     return rbms
 
 
-def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None, autoencoder=None):
+def pretrain_greedy(
+    rbms, X, task, *, partial=False, verbose=0, rows=None, autoencoder=None
+):
     """Train each RBM on the hidden means of the one below it.
 
     With ``partial=True`` each RBM makes one ``partial_fit`` pass instead of a
@@ -144,7 +146,9 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None, autoencoder
     above start untrained, as with ``pretrain_epochs=0``. With
     ``autoencoder`` (a dict with ``learning_rate`` and ``noise``; not with
     ``partial``) each layer is pretrained as an autoencoder instead (see
-    :mod:`skdbn._autoencoder`), on the same epochs and batches.
+    :mod:`skdbn._autoencoder`), on the same epochs and batches. Each layer
+    reports its epochs to a subtask of ``task`` (the pretraining stage of
+    the estimator's :class:`~skdbn._progress.Task` tree).
     """
     data = X
     interrupted = False
@@ -154,14 +158,19 @@ def pretrain_greedy(rbms, X, *, partial=False, verbose=0, rows=None, autoencoder
         with warnings.catch_warnings():
             # The estimator has warned about the data's range already.
             warnings.simplefilter("ignore", DataRangeWarning)
+            layer_task = task.subtask(
+                n_subtasks=1 if partial else rbm.n_iter,
+                layer=depth + 1,
+                verbose=rbm.verbose,
+            )
             if partial:
-                rbm.partial_fit(data)
+                rbm._partial_fit(rbm._prepare_partial_fit(data), layer_task)
             elif autoencoder is not None:
-                rbm._fit_as_autoencoder(data, rows, **autoencoder)
-            elif rows is not None:
-                rbm._fit_rows(data, rows)
+                rbm._fit_as_autoencoder(data, rows, layer_task, **autoencoder)
             else:
-                rbm.fit(data)
+                rbm._fit_rows(data, rows, layer_task)
+            if not partial:  # (_partial_fit ends its task itself)
+                layer_task.end()
         if not partial:
             interrupted = interrupted or rbm.n_iter_ < rbm.n_iter
         if rbm.n_iter_ == 0:

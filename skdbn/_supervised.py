@@ -14,6 +14,7 @@ from ._base import (
     fill_doc,
 )
 from ._network import Network, predict
+from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import unroll_encoder
 from ._training import (
     TrainingState,
@@ -36,7 +37,7 @@ from ._validation import (
 HEAD_HIDDEN_UNIT = "relu"
 
 
-class BaseSupervisedDBN(BaseDBN):
+class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     """The three stages shared by the classifier and the regressor.
 
     1. Greedy unsupervised pretraining of the RBM stack.
@@ -120,6 +121,7 @@ class BaseSupervisedDBN(BaseDBN):
     # -- fitting ------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def fit(self, X, y):
         """Pretrain, train the head, then fine-tune on ``(X, y)``.
@@ -149,16 +151,29 @@ class BaseSupervisedDBN(BaseDBN):
         Y = self._encode_targets(y, first_call=not warm)
         if not warm:
             self._rng = make_generator(self.random_state)
-        rows, validation = self._split_validation(X, Y, y)
+        rows, validation, scoring_data = self._split_validation(X, Y, y)
         # With a validation split, training reads the rows ``rows`` of X in
         # place: only the held-out rows are copied.
+        fine_tune = self.fine_tune or warm
+        task = Task.start_fit(
+            self,
+            X,
+            y,
+            n_subtasks=(0 if warm else 2) + fine_tune,
+            verbose=self.verbose,
+            keep_history=warm,
+        )
         if not warm:
-            self._pretrain_and_fit_head(X, Y, validation, rows)
-        if self.fine_tune or warm:
-            self._fine_tune(X, Y, validation, self.max_iter, rows=rows)
+            self._pretrain_and_fit_head(X, Y, validation, task, rows)
+        if fine_tune:
+            self._fine_tune(
+                X, Y, validation, self.max_iter, task, scoring_data, rows=rows
+            )
+        task.end()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def partial_fit(self, X, y, **kwargs):
         """One epoch of fine-tuning over ``(X, y)``.
@@ -193,17 +208,26 @@ class BaseSupervisedDBN(BaseDBN):
             self._check_structure_unchanged("partial_fit")
         X, y = self._validate_Xy(X, y, reset=first_call)
         Y = self._encode_targets(y, first_call=first_call, **kwargs)
+        task = Task.start_fit(
+            self,
+            X,
+            y,
+            n_subtasks=3 if first_call else 1,
+            verbose=self.verbose,
+            keep_history=not first_call,
+        )
         if first_call:
             self._rng = make_generator(self.random_state)
-            self._pretrain_and_fit_head(X, Y, None)
-        self._fine_tune(X, Y, None, 1, check_convergence=False)
+            self._pretrain_and_fit_head(X, Y, None, task)
+        self._fine_tune(X, Y, None, 1, task, lambda: (X, y), check_convergence=False)
+        task.end()
         return self
 
-    def _pretrain_and_fit_head(self, X, Y, validation, rows=None):
+    def _pretrain_and_fit_head(self, X, Y, validation, task, rows=None):
         """Stages 1 and 2: a new network, pretrained, its head fitted."""
         self._record_structure()
         head_sizes = self._head_sizes()  # checked before the long stage
-        rbms = self._pretrain(X, self._rng, rows=rows)
+        rbms = self._pretrain(X, self._rng, task, rows=rows)
         self.pretraining_curves_ = [
             list(rbm.reconstruction_error_curve_) for rbm in rbms
         ]
@@ -211,7 +235,7 @@ class BaseSupervisedDBN(BaseDBN):
         del rbms
         self._units = units
         self.coefs_, self.intercepts_ = coefs, intercepts
-        self._fit_head(X, Y, validation, rows, head_sizes)
+        self._fit_head(X, Y, validation, task, rows, head_sizes)
 
     def _head_sizes(self):
         return _positive_sizes(
@@ -227,10 +251,12 @@ class BaseSupervisedDBN(BaseDBN):
         Only the held-out rows are copied; training reads its rows in place.
         """
         if not self.early_stopping:
-            return None, None
+            return None, None, lambda: (X, y)
         stratify = y if isinstance(self, ClassifierMixin) else None
         train_rows, val_rows = self._validation_rows(X.shape[0], stratify)
-        return train_rows, (X[val_rows], Y[val_rows], self._validation_score)
+        X_val = X[val_rows]
+        validation = (X_val, Y[val_rows], self._validation_score)
+        return train_rows, validation, lambda: (X_val, y[val_rows])
 
     def _network(self):
         return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
@@ -249,7 +275,7 @@ class BaseSupervisedDBN(BaseDBN):
         self.n_iter_ = 0
         self._fine_tuning_state = None
 
-    def _fit_head(self, X, Y, validation, rows=None, head_sizes=()):
+    def _fit_head(self, X, Y, validation, task, rows=None, head_sizes=()):
         """Stage 2: the head alone, fitted on frozen top-layer features.
 
         Without hidden layers a convex problem (softmax or linear regression
@@ -264,8 +290,12 @@ class BaseSupervisedDBN(BaseDBN):
         if rows is not None:
             Y = Y[rows]
         head = self._new_head(features.shape[1], head_sizes, Y.shape[1])
+        # L-BFGS may stop before head_max_iter: its count is not known.
+        stage = task.subtask(
+            "head", n_subtasks=self.head_max_iter if head_sizes else None
+        )
         if head_sizes:
-            converged = self._fit_head_by_epochs(head, features, Y)
+            converged = self._fit_head_by_epochs(head, features, Y, stage)
             what = f"{self.n_head_iter_} epochs"
         else:
             self.n_head_iter_, self.head_loss_, converged = fit_lbfgs(
@@ -275,8 +305,10 @@ class BaseSupervisedDBN(BaseDBN):
                 alpha=self.alpha,
                 batch_size=self._batch_size(len(Y)),
                 max_iter=self.head_max_iter,
+                task=stage,
             )
             what = f"{self.n_head_iter_} L-BFGS iterations"
+        stage.end()
         del features
         final_stage = not self.fine_tune or self.max_iter == 0
         if not converged and final_stage and self.head_max_iter > 0:
@@ -307,7 +339,7 @@ class BaseSupervisedDBN(BaseDBN):
         intercepts = [np.zeros(b, dtype=dtype) for b in sizes[1:]]
         return Network(coefs, intercepts, units)
 
-    def _fit_head_by_epochs(self, head, features, Y):
+    def _fit_head_by_epochs(self, head, features, Y, task):
         """Adam epochs for a head with hidden layers; returns whether it converged."""
         state = TrainingState(
             make_optimizer("adam", head.params, self.learning_rate_init, 0.0)
@@ -327,17 +359,36 @@ class BaseSupervisedDBN(BaseDBN):
             verbose=self.verbose,
             label="head",
             warn_unconverged=False,
+            task=task,
         )
         self.n_head_iter_ = n_run
         self.head_loss_ = state.loss_curve[-1] if state.loss_curve else np.nan
         return state.stopped
 
-    def _fine_tune(self, X, Y, validation, n_epochs, check_convergence=True, rows=None):
+    def _fine_tune(
+        self,
+        X,
+        Y,
+        validation,
+        n_epochs,
+        task,
+        scoring_data,
+        check_convergence=True,
+        rows=None,
+    ):
         """Stage 3: backpropagation through every layer.
 
         With ``fine_tune=False`` (``partial_fit`` and warm starts) only the
-        output layer trains, on the frozen features.
+        output layer trains, on the frozen features. Each epoch is reported
+        to a ``"fine-tuning"`` stage of ``task``; callbacks that score the
+        model (``ScoringMonitor``) score it on ``scoring_data()``: the
+        validation split with early stopping, the training data otherwise.
         """
+        stage = task.subtask(
+            "fine-tuning", n_subtasks=None if self.solver == "lbfgs" else n_epochs
+        )
+        stage.scoring_data = scoring_data
+        stage.fitted_attributes = self._fitted_copy
         net = self._network()
         if not self.fine_tune:
             n_stack = len(self._fitted_structure["hidden_layer_sizes"])
@@ -380,12 +431,21 @@ class BaseSupervisedDBN(BaseDBN):
             check_convergence=check_convergence,
             verbose=self.verbose,
             label="fine-tuning",
+            task=stage,
         )
+        stage.end()
         self._fine_tuning_state = state
         self.n_iter_ += n_run
         self.best_loss_ = state.best_loss
         if validation is not None:
             self.best_validation_score_ = state.best_validation_score
+
+    def _fitted_copy(self):
+        """The attributes a copy needs to predict as this model does now."""
+        return {
+            "coefs_": [c.copy() for c in self.coefs_],
+            "intercepts_": [b.copy() for b in self.intercepts_],
+        }
 
     def _forward(self, X):
         check_is_fitted(self)

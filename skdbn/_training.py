@@ -9,7 +9,6 @@ the validation score has not, and restore the best weights.
 """
 
 import math
-import time
 
 import numpy as np
 from scipy.optimize import minimize
@@ -212,15 +211,13 @@ def continue_or_start(
     return state
 
 
-def _record_epoch(net, state, epoch_loss, validation, tol, label):
-    """Log an epoch's loss (and validation score) in ``state``; return a message."""
+def _record_epoch(net, state, epoch_loss, validation, tol):
+    """Log an epoch's loss (and validation score) in ``state``."""
     state.loss_curve.append(epoch_loss)
-    message = f"[{label}] epoch {len(state.loss_curve)}, loss {epoch_loss:.5f}"
     if validation is not None:
         X_val, Y_val, score = validation
         value = score(predict(net, X_val), Y_val)
         state.validation_scores.append(value)
-        message += f", validation score {value:.5f}"
         improved = value > state.best_validation_score + tol
         if value > state.best_validation_score:
             state.best_validation_score = value
@@ -229,7 +226,6 @@ def _record_epoch(net, state, epoch_loss, validation, tol, label):
         improved = epoch_loss < state.best_loss - tol
     state.best_loss = min(state.best_loss, epoch_loss)
     state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
-    return message
 
 
 def _stalled(state, n_iter_no_change, tol, verbose, label):
@@ -275,8 +271,12 @@ def run_epochs(
     rows=None,
     warn_unconverged=True,
     input_noise=0.0,
+    task=None,
 ):
     """Train ``net`` on ``(X, Y)`` for up to ``n_epochs`` epochs.
+
+    Each epoch is reported to ``task`` (a :class:`~skdbn._progress.Task`),
+    which records it, prints it when verbose and may ask to stop.
 
     With ``rows`` (an index array) only those rows of ``X`` and ``Y`` train.
     With ``input_noise`` each input value is set to 0 with that probability,
@@ -307,7 +307,8 @@ def run_epochs(
     call_losses = []  # this call's epochs: the reference for divergence
     try:
         for _ in range(n_epochs):
-            start_time = time.perf_counter()
+            if task is not None:
+                task.epoch_begin()
             if state.schedule == "cosine":
                 state.optimizer.learning_rate = cosine_learning_rate(
                     state.learning_rate_init, state.n_epochs, state.horizon or n_epochs
@@ -345,9 +346,14 @@ def run_epochs(
             n_run += 1
             call_losses.append(epoch_loss)
             state.n_epochs += 1
-            message = _record_epoch(net, state, epoch_loss, validation, tol, label)
-            if verbose:
-                print(f"{message}, {time.perf_counter() - start_time:.2f}s")
+            _record_epoch(net, state, epoch_loss, validation, tol)
+            if task is not None and task.epoch_done(
+                epoch_loss,
+                validation_score=state.validation_scores[-1] if validation else None,
+                learning_rate=state.optimizer.learning_rate,
+            ):
+                stopped = True  # a callback asked to stop
+                break
             if check_convergence and state.no_improvement_count > n_iter_no_change:
                 stopped = _stalled(state, n_iter_no_change, tol, verbose, label)
                 if stopped:
@@ -416,6 +422,7 @@ def fit_lbfgs(
     label="output layer",
     learning_rate_name="alpha",
     rows=None,
+    task=None,
 ):
     """Fit ``net`` on all of ``(X, Y)`` at once with L-BFGS.
 
@@ -430,7 +437,7 @@ def fit_lbfgs(
     the whole data as the batch).
 
     With ``loss_curve`` (a list) the loss after each iteration is appended
-    to it.
+    to it. Each iteration is reported to ``task`` as an epoch.
 
     Returns
     -------
@@ -481,6 +488,14 @@ def fit_lbfgs(
         if intermediate_result.fun < best["fun"]:
             best["fun"] = intermediate_result.fun
             best["x"] = np.array(intermediate_result.x, copy=True)
+        if task is not None:
+            # (scipy < 1.11 ignores StopIteration; a callback's stop is moot.)
+            if task.epoch_done(intermediate_result.fun):
+                raise StopIteration
+            task.epoch_begin()
+
+    if task is not None:
+        task.epoch_begin()
 
     try:
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -500,13 +515,26 @@ def fit_lbfgs(
         n_iter, value, theta, converged = len(history), best["fun"], best["x"], True
         if not history:
             value = float(loss_and_grad(theta0)[0])
+    if task is not None:
+        task.epoch_abandon()
     unpack(theta)
     check_finite_training([value, *params], f"the {label} loss", learning_rate_name)
     return n_iter, float(value), converged
 
 
 def run_lbfgs(
-    net, X, Y, state, *, max_iter, alpha, batch_size, verbose, label, rows=None
+    net,
+    X,
+    Y,
+    state,
+    *,
+    max_iter,
+    alpha,
+    batch_size,
+    verbose,
+    label,
+    rows=None,
+    task=None,
 ):
     """The ``"lbfgs"`` solver: full-batch fine-tuning, recorded in ``state``."""
     n_iter, value, converged = fit_lbfgs(
@@ -520,6 +548,7 @@ def run_lbfgs(
         tol=1e-5,
         loss_curve=state.loss_curve,
         label=label,
+        task=task,
     )
     state.best_loss = min(state.best_loss, value)
     if verbose:
@@ -551,5 +580,6 @@ def fine_tune_network(net, X, Y, state, *, solver, n_epochs, **epoch_options):
             verbose=epoch_options.get("verbose", 0),
             label=epoch_options.get("label", "fine-tuning"),
             rows=epoch_options.get("rows"),
+            task=epoch_options.get("task"),
         )
     return run_epochs(net, X, Y, state, n_epochs=n_epochs, **epoch_options)

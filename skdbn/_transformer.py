@@ -12,6 +12,7 @@ from ._base import (
     fill_doc,
 )
 from ._network import Network, predict
+from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
@@ -37,7 +38,9 @@ RBM_TRAINING_SETTINGS = (
 
 
 @fill_doc
-class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN):
+class DBNTransformer(
+    CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN
+):
     """Deep belief network as an unsupervised transformer.
 
     ``fit`` pretrains a stack of RBMs greedily, each on the hidden means of
@@ -75,6 +78,13 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
     validation_scores_ : list of float or None
         Negative validation reconstruction error per fine-tuning epoch when
         ``early_stopping``.
+    history_ : list of dict
+        One record per epoch of every training stage, written as training
+        goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
+        add to it): ``stage``, ``layer`` (from 1, pretraining only),
+        ``epoch``, ``loss``, ``validation_score`` (None without one),
+        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
+        makes it a table.
     n_iter_ : int
         Epochs run by the last training stage: the autoencoder fine-tuning
         epochs with ``fine_tune="autoencoder"``, otherwise the top RBM's
@@ -187,6 +197,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def fit(self, X, y=None):
         """Pretrain the stack on ``X``, then fine-tune it if asked.
@@ -218,17 +229,23 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             X_val = X[val_rows]
             X_val_dense = X_val.toarray() if hasattr(X_val, "toarray") else X_val
             validation = (X_val, X_val_dense, self._validation_score)
-        self.rbms_ = self._pretrain(X, self._rng, rows=rows)
+        fine_tune = self.fine_tune == "autoencoder"
+        task = Task.start_fit(self, X, n_subtasks=1 + fine_tune, verbose=self.verbose)
+        self.rbms_ = self._pretrain(X, self._rng, task, rows=rows)
         self._unroll()
         self.loss_curve_ = []
         self.validation_scores_ = [] if validation is not None else None
         self.n_iter_ = self.rbms_[-1].n_iter_
         self._fine_tuning_state = None
-        if self.fine_tune == "autoencoder":
-            self.n_iter_ = self._fine_tune(X, validation, self.max_iter, rows=rows)
+        if fine_tune:
+            self.n_iter_ = self._fine_tune(
+                X, validation, self.max_iter, task, rows=rows
+            )
+        task.end()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     @restore_on_error
     def partial_fit(self, X, y=None):
         """Train on one chunk of data.
@@ -270,10 +287,18 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             self._fine_tuning_state = None
             self.n_iter_ = 0
         if self.fine_tune == "autoencoder":
+            task = Task.start_fit(
+                self,
+                X,
+                n_subtasks=2 if first_call else 1,
+                verbose=self.verbose,
+                keep_history=not first_call,
+            )
             if first_call:
-                self.rbms_ = self._pretrain(X, self._rng)
+                self.rbms_ = self._pretrain(X, self._rng, task)
                 self._unroll()
-            self.n_iter_ += self._fine_tune(X, None, 1, check_convergence=False)
+            self.n_iter_ += self._fine_tune(X, None, 1, task, check_convergence=False)
+            task.end()
             return self
         if self.pretraining != "rbm":
             raise ValueError(
@@ -285,7 +310,13 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             self.rbms_ = self._make_rbms(self._rng, X.shape[0])
         else:
             self._apply_training_settings(X.shape[0])
-        pretrain_greedy(self.rbms_, X, partial=True, verbose=self.verbose)
+        task = Task.start_fit(
+            self, X, n_subtasks=1, verbose=self.verbose, keep_history=not first_call
+        )
+        stage = task.subtask("pretraining", n_subtasks=len(self.rbms_))
+        pretrain_greedy(self.rbms_, X, stage, partial=True, verbose=self.verbose)
+        stage.end()
+        task.end()
         self._unroll()
         self.n_iter_ = self.rbms_[-1].n_iter_
         return self
@@ -456,7 +487,17 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
     def _structure(self):
         return {**super()._structure(), "fine_tune": self.fine_tune}
 
-    def _fine_tune(self, X, validation, n_epochs, check_convergence=True, rows=None):
+    def _fine_tune(
+        self, X, validation, n_epochs, task, check_convergence=True, rows=None
+    ):
+        """Fine-tune the unrolled autoencoder, a ``"fine-tuning"`` stage of ``task``."""
+        stage = task.subtask(
+            "fine-tuning", n_subtasks=None if self.solver == "lbfgs" else n_epochs
+        )
+        stage.fitted_attributes = lambda: {
+            "coefs_": [c.copy() for c in self.coefs_],
+            "intercepts_": [b.copy() for b in self.intercepts_],
+        }
         net = self._autoencoder()
         state = self._training_state(net, "autoencoder", fresh=check_convergence)
         # The history is written into the fitted attributes epoch by epoch.
@@ -480,7 +521,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN)
             check_convergence=check_convergence,
             verbose=self.verbose,
             label="autoencoder fine-tuning",
+            task=stage,
         )
+        stage.end()
         self._fine_tuning_state = state
         return n_run
 

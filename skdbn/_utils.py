@@ -7,6 +7,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ._progress import CALLBACK_ATTRIBUTES
+
 
 def make_generator(random_state):
     """Turn an sklearn ``random_state`` into a fast ``numpy.random.Generator``.
@@ -76,13 +78,15 @@ def restore_on_error(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        params = set(self.get_params(deep=False))
-        saved = {k: v for k, v in self.__dict__.items() if k not in params}
+        # The callbacks and their machinery are not fitted state (see
+        # skdbn._progress): neither copied nor restored.
+        kept = set(self.get_params(deep=False)) | CALLBACK_ATTRIBUTES
+        saved = {k: v for k, v in self.__dict__.items() if k not in kept}
         saved = copy.deepcopy(saved)
         try:
             return method(self, *args, **kwargs)
         except BaseException:
-            for key in [k for k in self.__dict__ if k not in params]:
+            for key in [k for k in self.__dict__ if k not in kept]:
                 del self.__dict__[key]
             self.__dict__.update(saved)
             raise
