@@ -86,7 +86,9 @@ def time_cd_epochs(model, X, y, repeats=3):
     # own would leave its threads spinning against the timed runs.
     inputs = [X]
     for W, b in zip(model.recognition_coefs_, model.recognition_intercepts_):
-        inputs.append(expit(sgemm(1.0, inputs[-1], W) + b).astype(np.float32))
+        # (sgemm returns a column-major array: RBM.fit would copy it.)
+        layer = expit(sgemm(1.0, inputs[-1], W) + b)
+        inputs.append(np.ascontiguousarray(layer, dtype=np.float32))
     labels = (y[:, None] == model.classes_[None, :]).astype(np.float32)
     inputs[-1] = np.hstack([labels, inputs[-1]])
     sizes = [W.shape[1] for W in model.recognition_coefs_]

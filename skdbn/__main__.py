@@ -21,7 +21,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from . import DBNClassifier, __version__
 
-# README's recipe for digits-sized images (README, "Choosing parameters").
+# The recipe for digits-sized images (doc/user_guide.rst, "Recipes").
 DEMO_DBN_PARAMS = dict(hidden_layer_sizes=(256, 256), dropout=0.2)
 
 

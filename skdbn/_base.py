@@ -377,6 +377,7 @@ class BaseDBN(BaseEstimator):
             y,
             accept_sparse="csr",
             dtype=DTYPES[self.dtype],
+            order="C",  # training gathers rows (see validate_visible_data)
             ensure_all_finite=False,  # check_visible_range does it
             multi_output=getattr(self, "_multi_output", False),
             y_numeric=not is_classifier(self),

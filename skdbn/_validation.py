@@ -106,8 +106,10 @@ def check_visible_range(X, visible_unit, *, fitting):
 def validate_visible_data(estimator, X, *, reset, fitting):
     """``validate_data`` for data entering the visible layer, plus its checks.
 
-    Fitting converts the data to the estimator's dtype. Prediction paths keep
-    any real dtype (uint8 images stay uint8): the network converts them block
+    Fitting converts the data to the estimator's dtype, in row-major order
+    (training gathers rows into its batches; from a column-major array each
+    row is a strided gather, many times slower). Prediction paths keep any
+    real dtype (uint8 images stay uint8): the network converts them block
     by block, so memory does not grow with a float copy of the whole input.
     """
     X = validate_data(
@@ -115,6 +117,7 @@ def validate_visible_data(estimator, X, *, reset, fitting):
         X,
         accept_sparse="csr",
         dtype=DTYPES[estimator.dtype] if fitting else "numeric",
+        order="C" if fitting else None,
         ensure_all_finite=False,  # check_visible_range does it in one pass
         reset=reset,
     )

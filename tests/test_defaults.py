@@ -1,6 +1,6 @@
-"""The defaults and README's recipes, cross-validated as README reports them.
+"""The defaults and the recipes, cross-validated as the user guide reports them.
 
-Protocol (README, "Choosing parameters"): 5-fold
+Protocol (doc/user_guide.rst, "Recipes for images and for tabular data"): 5-fold
 ``StratifiedKFold(shuffle=True, random_state=0)``, ``random_state=0`` for
 every model, one BLAS thread (tests/conftest.py); tabular data behind
 ``MinMaxScaler(clip=True)`` for every model.

@@ -206,3 +206,21 @@ def test_inverse_transform_checks_width(digits):
     rbm = RBM(8, n_iter=1, random_state=0).fit(digits[0])
     with pytest.raises(ValueError, match="expects 8 hidden activations"):
         rbm.inverse_transform(np.zeros((2, 5)))
+
+
+def test_column_major_input_trains_as_fast_and_the_same():
+    # Training gathers rows into batches; from a column-major array every
+    # row is a strided gather. fit copies such input to row-major once.
+    import time
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((40000, 300)) < 0.3).astype(np.float32)  # 48 MB
+    X_f = np.asfortranarray(X)
+    times = {}
+    models = {}
+    for name, data in (("C", X), ("F", X_f)):
+        start = time.perf_counter()
+        models[name] = RBM(8, n_iter=1, random_state=0).fit(data)
+        times[name] = time.perf_counter() - start
+    np.testing.assert_array_equal(models["C"].components_, models["F"].components_)
+    assert times["F"] < 3 * times["C"] + 0.5

@@ -1,0 +1,54 @@
+"""Sphinx configuration of skdbn's documentation site.
+
+Build it from the repository root with
+``sphinx-build -W -b html doc doc/_build/html`` (``pip install ".[docs]"``).
+"""
+
+import os
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+sys.path.insert(0, os.path.abspath(".."))
+
+import skdbn  # noqa: E402
+
+project = "skdbn"
+author = "the skdbn developers"
+copyright = "2026, the skdbn developers"
+release = skdbn.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+autodoc_default_options = {"members": True, "inherited-members": False}
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+templates_path = ["_templates"]
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skdbn {release}"
+html_static_path = []
+html_theme_options = {"navigation_with_keys": False}
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+}
+
+# Training examples on small data warn that they stopped at max_iter; the
+# pages show the results, not the warnings.
+warnings.filterwarnings("ignore", category=UserWarning)
