@@ -1,7 +1,7 @@
 """
-===============================================
+================================================
 A deep autoencoder against PCA: codes and images
-===============================================
+================================================
 
 Hinton & Salakhutdinov (2006) pretrained a stack of RBMs, unrolled it into
 an encoder and a decoder (the transposed weights) and fine-tuned the whole
@@ -47,7 +47,8 @@ fig.colorbar(scatter, ax=axes, ticks=range(10), label="digit")
 autoencoder8 = DBNTransformer(
     (256, 128, 8), fine_tune="autoencoder", max_iter=100, random_state=0
 ).fit(X)
-ReconstructionsDisplay.from_estimator(
+display = ReconstructionsDisplay.from_estimator(
     autoencoder8, X, image_shape=(8, 8), n_images=10, pca=True
 )
+print(display.errors_)
 plt.show()

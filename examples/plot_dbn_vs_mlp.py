@@ -1,7 +1,7 @@
 """
-==========================================================
+========================================================
 A DBN against an MLP and an RBM with logistic regression
-==========================================================
+========================================================
 
 Three ways of learning features for digits, scored on the same held-out
 images:

@@ -1,7 +1,7 @@
 """
-=======================================
+======================================
 A DBN that dreams digits of each class
-=======================================
+======================================
 
 The generative DBN of Hinton, Osindero & Teh (2006) learns images and their
 labels jointly: its top RBM sees the penultimate layer together with ten

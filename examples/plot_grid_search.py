@@ -1,7 +1,7 @@
 """
-======================================
+=======================================
 Choosing the layer sizes by grid search
-======================================
+=======================================
 
 ``DBNClassifier`` is a scikit-learn estimator: ``GridSearchCV`` searches its
 layer sizes (and any other parameter) by cross-validation, inside a

@@ -1,7 +1,7 @@
 """
-=============================================
+============================================
 Training on data that does not fit in memory
-=============================================
+============================================
 
 ``partial_fit`` trains on one chunk at a time. With ``np.memmap`` the data
 stays on disk and only the chunk being read is in memory: here the digits

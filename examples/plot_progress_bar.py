@@ -1,7 +1,7 @@
 """
-=================================
+================================
 Watching a fit: the progress bar
-=================================
+================================
 
 skdbn's estimators support scikit-learn's callbacks (scikit-learn 1.9 or
 later). ``ProgressBar`` (it needs ``rich``) draws one bar per task: the

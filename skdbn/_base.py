@@ -137,6 +137,12 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when the
         validation score stops improving and keep the best weights.
+    scoring : str, callable or None, default=None
+        The validation score early stopping watches: None for accuracy
+        (classifier) or R² (regressor), as ``MLPClassifier`` and
+        ``MLPRegressor`` use; otherwise a scorer name or a callable
+        ``scorer(estimator, X, y)`` (see :func:`sklearn.metrics.get_scorer`),
+        higher being better.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=10
@@ -209,7 +215,7 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Number of fine-tuning epochs run.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when they are all strings."""
 
 
@@ -273,6 +279,7 @@ FINE_TUNING_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "warm_start": ["boolean"],
+    "scoring": [None, str, callable],
 }
 
 

@@ -171,7 +171,7 @@ class GenerativeDBNClassifier(
         Up-down epochs run, over every ``fit`` since the last pretraining.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when they are all strings.
 
     See Also
@@ -573,7 +573,7 @@ class GenerativeDBNClassifier(
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
             Generated data: means of the visible units (probabilities in
             [0, 1] for Bernoulli units).
         y : ndarray of shape (n_samples,)

@@ -123,11 +123,11 @@ class RBM(
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features_in_)
+    components_ : ndarray of shape (n_components, n_features)
         Weight matrix.
     intercept_hidden_ : ndarray of shape (n_components,)
         Hidden biases.
-    intercept_visible_ : ndarray of shape (n_features_in_,)
+    intercept_visible_ : ndarray of shape (n_features,)
         Visible biases.
     learning_rate_ : float
         The step size of the last epoch (``learning_rate`` resolved).
@@ -148,7 +148,7 @@ class RBM(
         Number of epochs run, ``partial_fit`` calls included.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when they are all strings.
 
     See Also
@@ -400,7 +400,7 @@ class RBM(
 
         Returns
         -------
-        V : ndarray of shape (n_samples, n_features_in_)
+        V : ndarray of shape (n_samples, n_features)
             Visible means: probabilities for Bernoulli visible units.
         """
         check_is_fitted(self)
@@ -455,7 +455,7 @@ class RBM(
 
         Returns
         -------
-        V : ndarray of shape (n_samples, n_features_in_)
+        V : ndarray of shape (n_samples, n_features)
             Visible means after the chain: probabilities in [0, 1] for
             Bernoulli visible units.
         """

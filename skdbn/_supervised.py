@@ -1,10 +1,13 @@
 """DBNClassifier and DBNRegressor: pretraining, a head, then fine-tuning."""
 
+import copy
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.metrics import check_scoring
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import (
     FINE_TUNING_CONSTRAINTS,
@@ -79,6 +82,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         max_iter=100,
         tol=1e-4,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,
@@ -111,6 +115,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self.max_iter = max_iter
         self.tol = tol
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
@@ -252,11 +257,20 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         """
         if not self.early_stopping:
             return None, None, lambda: (X, y)
-        stratify = y if isinstance(self, ClassifierMixin) else None
+        stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
         train_rows, val_rows = self._validation_rows(X.shape[0], stratify)
-        X_val = X[val_rows]
-        validation = (X_val, Y[val_rows], self._validation_score)
-        return train_rows, validation, lambda: (X_val, y[val_rows])
+        X_val, y_val = X[val_rows], y[val_rows]
+        score = self._validation_score
+        if self.scoring is not None:
+            scorer = check_scoring(self, self.scoring)
+
+            def score(output, Y_val):
+                # The model as it stands: a shallow copy shares the weights
+                # being trained (the network's output is not needed).
+                return float(scorer(copy.copy(self), X_val, y_val))
+
+        validation = (X_val, Y[val_rows], score)
+        return train_rows, validation, lambda: (X_val, y_val)
 
     def _network(self):
         return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
@@ -463,6 +477,11 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
     the whole network, its logistic layers initialised from the RBM weights,
     is fine-tuned with backpropagation on the cross-entropy.
 
+    Given a 2-D ``y``, a multilabel indicator matrix, the output layer has
+    one logistic unit per label instead of a softmax (as in
+    ``MLPClassifier``): ``classes_`` is then ``arange(n_labels)`` and
+    ``predict`` returns an indicator matrix.
+
     Parameters
     ----------
     %(pretraining_params)s
@@ -504,13 +523,23 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
     """
 
     _output_unit = "softmax"
-    _multi_output = False
+    _multi_output = True  # a label indicator matrix: multilabel
 
     def _encode_targets(self, y, first_call, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.ndim == 2:
+            return self._encode_multilabel(y, first_call)
         if first_call:
             self.classes_ = check_classes(y, "DBNClassifier", classes)
+            self._output_unit = "softmax"
         else:
             check_classification_targets(y)
+            if self._output_unit != "softmax":
+                raise ValueError(
+                    "y has one label per row, but the model was fitted on a "
+                    "multilabel indicator matrix."
+                )
             if classes is not None and not np.array_equal(
                 np.unique(classes), self.classes_
             ):
@@ -520,8 +549,28 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
                 )
         return one_hot(y, self.classes_, DTYPES[self.dtype])
 
-    @staticmethod
-    def _validation_score(output, Y):
+    def _encode_multilabel(self, y, first_call):
+        """An indicator matrix: one logistic output unit per label."""
+        if type_of_target(y) != "multilabel-indicator":
+            raise ValueError(
+                "A 2-D y must be a multilabel indicator matrix of 0s and 1s, one "
+                f"column per label (type {type_of_target(y)!r} found); for one "
+                "label per row pass a 1-D y."
+            )
+        if first_call:
+            self.classes_ = np.arange(y.shape[1])
+            self._output_unit = "bernoulli"
+        elif self._output_unit != "bernoulli" or y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} label columns, but the model was fitted "
+                f"on {len(self.classes_)} labels"
+                + ("." if self._output_unit == "bernoulli" else " of one class each.")
+            )
+        return np.asarray(y, dtype=DTYPES[self.dtype])
+
+    def _validation_score(self, output, Y):
+        if self._output_unit == "bernoulli":  # subset accuracy, as score gives
+            return float(np.mean(np.all((output > 0.5) == (Y > 0.5), axis=1)))
         return float(np.mean(output.argmax(axis=1) == Y.argmax(axis=1)))
 
     def predict_proba(self, X):
@@ -535,7 +584,8 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class, columns in the order of ``classes_``.
+            Probability of each class, columns in the order of ``classes_``;
+            for a multilabel model, each label's own probability.
         """
         return self._forward(X)
 
@@ -565,10 +615,13 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels; for a model fitted on a multilabel indicator
+            matrix, an indicator matrix (each label's probability above 0.5).
         """
         proba = self.predict_proba(X)
+        if self._output_unit == "bernoulli":
+            return (proba > 0.5).astype(int)
         return self.classes_[proba.argmax(axis=1)]
 
     def partial_fit(self, X, y, classes=None):
@@ -599,7 +652,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 

@@ -91,7 +91,7 @@ class DBNTransformer(
         pretraining epochs.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when they are all strings.
 
     See Also
@@ -348,7 +348,7 @@ class DBNTransformer(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             Reconstructed data (visible means).
         """
         check_is_fitted(self)
@@ -403,7 +403,7 @@ class DBNTransformer(
 
         Returns
         -------
-        X_sampled : ndarray of shape (n_samples, n_features_in_)
+        X_sampled : ndarray of shape (n_samples, n_features)
             Visible means of the sampled states.
         """
         check_is_fitted(self)

@@ -257,3 +257,49 @@ def test_quick_runs(name, args, rows, tmp_path):
         assert table_row(stdout, label)
     assert goal_lines(stdout)
     assert json.loads((tmp_path / "out.json").read_text())["goals"]
+
+
+def test_bench_generative_tiny(tmp_path):
+    figure = tmp_path / "dreams.png"
+    stdout = run_script(
+        "bench_generative.py",
+        "--quick",
+        *("--n-samples", "600", "--n-test", "300", "--hidden", "16", "32"),
+        *("--max-iter", "1", "--figure", str(figure)),
+        json_path=tmp_path / "generative.json",
+    )
+    report = json.loads((tmp_path / "generative.json").read_text())["results"]
+    greedy = table_row(stdout, "GenerativeDBNClassifier, greedy only")
+    assert float(greedy[0]) == pytest.approx(report["greedy"]["test"], abs=1e-4)
+    tuned = table_row(stdout, "  + 1 up-down epochs")
+    assert float(tuned[0]) == pytest.approx(report["up_down"]["test"], abs=1e-4)
+    assert len(report["up_down_curve"]) == 1
+    cd = report["cd_epoch_seconds"]
+    assert len(cd) == 2 and all(s > 0 for s in cd)
+    ratio = float(table_row(stdout, "up-down (top CD-3)")[1])
+    assert ratio == pytest.approx(report["up_down_epoch_seconds"] / sum(cd), abs=0.01)
+    # An 8-bit PNG of 10 rows of 10 images of 28 x 28 with 2-pixel gaps.
+    data = figure.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = (
+        int.from_bytes(data[16:20], "big"),
+        int.from_bytes(data[20:24], "big"),
+    )
+    assert (width, height) == (10 * 30 + 2, 10 * 30 + 2)
+
+
+def test_bench_curves_tiny(tmp_path):
+    stdout = run_script(
+        "bench_curves.py",
+        "--quick",
+        *("--n-samples", "600", "--n-test", "300", "--hidden", "16"),
+        *("--max-iter", "2"),
+        json_path=tmp_path / "curves.json",
+    )
+    report = json.loads((tmp_path / "curves.json").read_text())["results"]
+    assert len(report["accuracy"]) == 2
+    for epoch, (train, test) in enumerate(report["accuracy"], start=1):
+        row = table_row(stdout, str(epoch))
+        assert float(row[1]) == pytest.approx(train, abs=1e-4)
+        assert float(row[2]) == pytest.approx(test, abs=1e-4)
+        assert 0 <= test <= 1

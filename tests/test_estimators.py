@@ -451,3 +451,60 @@ def test_prediction_memory_does_not_grow_with_a_copy_of_the_input(kind, digits):
     # A float32 copy of the input alone would be 10 MB; allow the output and
     # a few chunk-sized buffers.
     assert peak < out.nbytes + 4 * 2**20
+
+
+def test_early_stopping_watches_the_chosen_scorer(digits):
+    from sklearn.metrics import log_loss
+
+    X_train, _, y_train, _ = digits
+    calls = []
+
+    def neg_log_loss(estimator, X, y):
+        value = -log_loss(y, estimator.predict_proba(X), labels=estimator.classes_)
+        calls.append((len(X), value, X, y))
+        return value
+
+    clf = DBNClassifier(
+        (16,),
+        pretrain_epochs=3,
+        max_iter=6,
+        early_stopping=True,
+        scoring=neg_log_loss,
+        n_iter_no_change=50,
+        random_state=0,
+    ).fit(X_train, y_train)
+    n_val = int(np.ceil(0.1 * len(X_train)))
+    assert all(call[0] == n_val for call in calls)
+    # The head's score first, then one per fine-tuning epoch.
+    scores = [call[1] for call in calls]
+    np.testing.assert_allclose(clf.validation_scores_, scores[1:])
+    assert clf.best_validation_score_ == max(scores)
+    # The best weights were restored: the final model scores the best value.
+    _, _, X_val, y_val = calls[0]
+    final = -log_loss(y_val, clf.predict_proba(X_val), labels=clf.classes_)
+    assert final == pytest.approx(max(scores), rel=1e-6)
+    with pytest.raises(ValueError, match="scoring"):
+        DBNClassifier(scoring=3).fit(X_train[:50], y_train[:50])
+
+
+def test_multilabel_indicator_targets_get_logistic_outputs(digits):
+    X_train, X_test, y_train, y_test = digits
+
+    # Two labels per image: "even" and "greater than 4" (all four pairs occur).
+    def labels(y):
+        return np.column_stack([y % 2 == 0, y > 4]).astype(int)
+
+    clf = DBNClassifier((32,), max_iter=30, random_state=0)
+    clf.fit(X_train, labels(y_train))
+    assert clf.classes_.tolist() == [0, 1]
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    # Independent logistic outputs: the two columns need not sum to 1.
+    assert np.abs(proba.sum(axis=1) - 1).max() > 0.1
+    predicted = clf.predict(X_test)
+    np.testing.assert_array_equal(predicted, (proba > 0.5).astype(int))
+    subset_accuracy = np.mean(np.all(predicted == labels(y_test), axis=1))
+    assert clf.score(X_test, labels(y_test)) == pytest.approx(subset_accuracy)
+    assert subset_accuracy > 0.85
+    with pytest.raises(ValueError, match="multilabel indicator"):
+        DBNClassifier().fit(X_train[:50], np.column_stack([y_train[:50]] * 2))

@@ -43,6 +43,11 @@ def test_example_runs(script, monkeypatch, capsys):
         assert scores["DBN (256, 256)"] > 0.97
     if script.name == "plot_generative_dreams.py":
         assert namespace["dbn"].score(namespace["X_test"], namespace["y_test"]) > 0.93
+    if script.name == "plot_autoencoder_vs_pca.py":
+        # README's picture and its caption come from this example.
+        errors = namespace["display"].errors_
+        assert errors["DBNTransformer"] == pytest.approx(0.64, abs=0.05)
+        assert errors["PCA(8)"] == pytest.approx(1.78, abs=0.01)
     if script.name == "plot_partial_fit_memmap.py":
         out = capsys.readouterr().out
         assert float(out.rsplit("accuracy", 1)[1]) > 0.8
