@@ -70,14 +70,13 @@ class Task:
         predict as the model stands after the epoch.
     """
 
-    def __init__(self, estimator, stage, context, *, layer, n_epochs, verbose, parent):
+    def __init__(self, estimator, stage, context, *, layer, n_epochs, verbose):
         self.estimator = estimator
         self.stage = stage
         self.context = context
         self.layer = layer
         self.n_epochs = n_epochs
         self.verbose = verbose
-        self.parent = parent
         self.scoring_data = None
         self.fitted_attributes = None
         self.epochs_done = 0
@@ -107,7 +106,6 @@ class Task:
             layer=None,
             n_epochs=n_subtasks,
             verbose=verbose,
-            parent=None,
         )
 
     def subtask(self, stage=None, *, n_subtasks=None, layer=None, verbose=None):
@@ -128,7 +126,6 @@ class Task:
             layer=layer if layer is not None else self.layer,
             n_epochs=n_subtasks,
             verbose=self.verbose if verbose is None else verbose,
-            parent=self,
         )
 
     def end(self):

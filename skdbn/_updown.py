@@ -162,7 +162,7 @@ def up_down_step(
         top.workspace,
         visible_unit=top.visible_unit,
         hidden_unit=top.hidden_unit,
-        learning_rate=learning_rate * top.learning_rate_factor,
+        learning_rate=learning_rate,
         momentum=top.momentum,
         weight_decay=top.weight_decay,
         n_gibbs_steps=n_gibbs_steps,
@@ -215,8 +215,6 @@ class TopRBM:
     batch_size : int
     momentum, weight_decay : float
         As in the RBM's contrastive divergence.
-    learning_rate_factor : float
-        The top RBM's step relative to the lower layers'.
     """
 
     def __init__(
@@ -230,7 +228,6 @@ class TopRBM:
         batch_size,
         momentum,
         weight_decay,
-        learning_rate_factor=1.0,
     ):
         self.arrays = (W, b_h, b_v)
         self.n_labels = get_unit(visible_unit).n_labels
@@ -243,7 +240,6 @@ class TopRBM:
         )
         self.momentum = momentum
         self.weight_decay = weight_decay
-        self.learning_rate_factor = learning_rate_factor
 
     def unpack(self):
         """Write the packed parameters back into the top RBM's arrays."""
