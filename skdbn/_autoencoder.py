@@ -14,7 +14,7 @@ autoencoders).
 
 import numpy as np
 
-from ._blas import gemm
+from ._backend import backend_of
 from ._network import weight_gradient
 from ._training import Adam
 from ._units import activate_affine, get_unit, glorot_uniform, uniform
@@ -55,34 +55,35 @@ def pretrain_autoencoder_layer(
         The reconstruction loss per epoch (per row, on the clean targets).
     """
     n_visible = X.shape[1]
+    backend = backend_of(initial_visible_bias)
     W = glorot_uniform(
-        (n_hidden, n_visible), n_visible, n_hidden, hidden_unit, rng, dtype
+        (n_hidden, n_visible), n_visible, n_hidden, hidden_unit, rng, dtype, backend
     )
-    b_h = np.zeros(n_hidden, dtype=dtype)
-    b_v = np.asarray(initial_visible_bias, dtype=dtype).copy()
+    b_h = backend.zeros((n_hidden,), dtype)
+    b_v = backend.copy(backend.xp.astype(initial_visible_bias, dtype))
     params = [W, b_h, b_v]
     optimizer = Adam(params, learning_rate)
     hidden, visible = get_unit(hidden_unit), get_unit(visible_unit)
     n_samples = count_rows(X, rows)
     batch_size = min(batch_size, n_samples)
-    batch = np.empty((batch_size, n_visible), dtype=dtype)
-    corrupted = np.empty_like(batch)
+    batch = backend.empty((batch_size, n_visible), dtype)
+    corrupted = backend.empty((batch_size, n_visible), dtype)
     curve = []
     try:
         for _ in range(epochs):
             task.epoch_begin()
             total = 0.0
             with np.errstate(over="ignore", invalid="ignore"):
-                for indices in minibatches(n_samples, batch_size, rng, rows):
-                    v = load_batch(X, indices, batch[: len(indices)])
+                for indices in minibatches(n_samples, batch_size, rng, rows, backend):
+                    n_rows = indices.shape[0]
+                    v = load_batch(X, indices, batch[:n_rows, ...])
                     v_in = v
                     if noise:
-                        v_in = corrupted[: len(indices)]
-                        np.copyto(v_in, v)
-                        v_in[uniform(rng, np.empty_like(v_in)) < noise] = 0
-                    total += len(indices) * _step(
-                        v_in, v, params, optimizer, hidden, visible
-                    )
+                        # Masking noise: each value kept with 1 - noise.
+                        v_in = uniform(rng, corrupted[:n_rows, ...])
+                        backend.greater_equal_(v_in, noise)
+                        v_in *= v
+                    total += n_rows * _step(v_in, v, params, optimizer, hidden, visible)
             loss = total / n_samples
             check_training_progress(
                 loss,
@@ -107,18 +108,19 @@ def _step(v_in, v, params, optimizer, hidden, visible):
     ``delta_h.T @ v_in``.
     """
     W, b_h, b_v = params
-    n = len(v)
+    backend = backend_of(W)
+    n = v.shape[0]
     h = activate_affine(v_in, W, b_h, hidden, trans_b=True)
     r = activate_affine(h, W, b_v, visible)
     loss = visible.loss(r, v)
     delta_r = r - v  # the canonical pairing of output unit and loss
     delta_r /= n
-    delta_h = gemm(delta_r, W, np.empty_like(h), trans_b=True)
+    delta_h = backend.gemm(delta_r, W, backend.empty(h.shape, h.dtype), trans_b=True)
     hidden.scale_by_derivative(delta_h, h)
     grad_W = weight_gradient(delta_h, v_in)  # (n_hidden, n_visible)
     weight_gradient(h, delta_r, grad_W, beta=1.0)
     optimizer.start_step()
     optimizer._update(W, 0, grad_W)
-    optimizer._update(b_h, 1, delta_h.sum(axis=0))
-    optimizer._update(b_v, 2, delta_r.sum(axis=0))
+    optimizer._update(b_h, 1, backend.xp.sum(delta_h, axis=0))
+    optimizer._update(b_v, 2, backend.xp.sum(delta_r, axis=0))
     return loss

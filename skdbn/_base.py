@@ -8,12 +8,19 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from ._backend import backend_of
 from ._rbm import RBM
 from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
 from ._training import LEARNING_RATE_SCHEDULES, continue_or_start
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
-from ._utils import child_seed
-from ._validation import DTYPES, check_visible_range, validate_visible_data
+from ._utils import child_seed, count_rows
+from ._validation import (
+    DTYPES,
+    check_same_backend,
+    check_visible_range,
+    input_backend,
+    validate_visible_data,
+)
 
 PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
         Number of units in each hidden layer, from the data upwards.
@@ -354,7 +361,7 @@ class BaseDBN(BaseEstimator):
         The stack is the ``"pretraining"`` stage of ``task``, the fit's.
         """
         self._check_pretraining_options()
-        rbms = self._make_rbms(rng, X.shape[0] if rows is None else len(rows))
+        rbms = self._make_rbms(rng, count_rows(X, rows))
         autoencoder = None
         if self.pretraining == "autoencoder":
             autoencoder = {
@@ -373,25 +380,41 @@ class BaseDBN(BaseEstimator):
         stage.end()
         return rbms
 
-    def _validate_X(self, X, reset, fitting):
-        return validate_visible_data(self, X, reset=reset, fitting=fitting)
+    def _fitted_array(self):
+        """A fitted weight array: where the model computes."""
+        return self.coefs_[0]
 
-    def _validate_Xy(self, X, y, reset):
-        """Training data and targets, checked; the data's range warned about."""
+    def _validate_X(self, X, reset, fitting, method=None):
+        fitted = None if reset else self._fitted_array()
+        return validate_visible_data(
+            self, X, reset=reset, fitting=fitting, fitted=fitted, method=method
+        )
+
+    def _validate_Xy(self, X, y, reset, method="fit"):
+        """Training data and targets, checked; the data's range warned about.
+
+        Under ``array_api_dispatch`` ``X`` stays in its namespace and on its
+        device; ``y`` comes back as a NumPy array (targets are encoded on
+        the host, once, and the encoding moved to the device).
+        """
+        backend = input_backend(X)
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse="csr",
-            dtype=DTYPES[self.dtype],
-            order="C",  # training gathers rows (see validate_visible_data)
+            dtype=backend.dtype(self.dtype),
+            # Training gathers rows (see validate_visible_data).
+            order="C" if backend.is_numpy else None,
             ensure_all_finite=False,  # check_visible_range does it
             multi_output=getattr(self, "_multi_output", False),
             y_numeric=not is_classifier(self),
             reset=reset,
         )
+        if not reset:
+            check_same_backend(X, self._fitted_array(), self, method)
         check_visible_range(X, self.visible_unit, fitting=True)
-        return X, y
+        return X, backend_of(y).to_numpy(y)
 
     def _training_state(self, net, scope, *, fresh):
         """The fine-tuning state: the last call's carried over, or a new one."""
@@ -469,4 +492,5 @@ class BaseDBN(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags

@@ -34,6 +34,7 @@ from ._validation import (
     check_finite_samples,
     check_sampling_params,
     check_training_progress,
+    input_backend,
     one_hot,
     validate_visible_data,
     warn_interrupted,
@@ -465,6 +466,7 @@ class GenerativeDBNClassifier(
 
     def _label_log_odds(self, X):
         check_is_fitted(self)
+        _refuse_other_backends(X)
         X = validate_visible_data(self, X, reset=False, fitting=False)
         features = self._penultimate(X).astype(self.top_rbm_.components_.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -612,8 +614,30 @@ class GenerativeDBNClassifier(
     def _n_features_out(self):
         return self.top_rbm_.n_components
 
+    def _fitted_array(self):
+        return self.top_rbm_.components_
+
+    def _validate_X(self, X, reset, fitting, method=None):
+        _refuse_other_backends(X)
+        return super()._validate_X(X, reset, fitting, method)
+
+    def _validate_Xy(self, X, y, reset, method="fit"):
+        _refuse_other_backends(X)
+        return super()._validate_Xy(X, y, reset, method)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.array_api_support = False
         tags.classifier_tags.multi_label = False
         tags.transformer_tags.preserves_dtype = [self.dtype]
         return tags
+
+
+def _refuse_other_backends(X):
+    if not input_backend(X).is_numpy:
+        raise ValueError(
+            "GenerativeDBNClassifier computes on NumPy arrays only; under "
+            "array_api_dispatch pass it NumPy data (for instance "
+            "tensor.cpu().numpy()), or use DBNClassifier, which runs in any "
+            "Array API namespace."
+        )

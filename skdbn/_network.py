@@ -14,7 +14,7 @@ always its canonical pairing, so the output error is ``prediction - target``:
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import gemm
+from ._backend import backend_of
 from ._units import activate_affine, get_unit, uniform
 from ._utils import count_rows, take_rows
 
@@ -44,7 +44,7 @@ class Network:
         return self.coefs + self.intercepts
 
     def copy_params(self):
-        return [p.copy() for p in self.params]
+        return [backend_of(p).copy(p) for p in self.params]
 
     def set_params(self, values):
         for param, value in zip(self.params, values):
@@ -74,8 +74,9 @@ def forward(net, X, *, dropout=0.0, rng=None):
         if dropout > 0 and rng is not None and i + 1 < n_layers:
             # Inverted dropout: kept units are scaled up during training so
             # that nothing changes at prediction time.
-            mask = uniform(rng, np.empty_like(pre))
-            np.greater_equal(mask, dropout, out=mask)
+            backend = backend_of(pre)
+            mask = uniform(rng, backend.empty(pre.shape, pre.dtype))
+            backend.greater_equal_(mask, dropout)
             mask *= 1 / (1 - dropout)
         activations.append(pre)
         masks.append(mask)
@@ -102,7 +103,7 @@ def predict(net, X, block_rows=PREDICT_BLOCK_ROWS, rows=None):
     """
     dtype = net.coefs[-1].dtype
     n_out = net.coefs[-1].shape[1]
-    out = np.empty((count_rows(X, rows), n_out), dtype=dtype)
+    out = backend_of(net.coefs[-1]).empty((count_rows(X, rows), n_out), dtype)
     # Values past the dtype's range become inf here; the caller reports that.
     with np.errstate(over="ignore", invalid="ignore"):
         _predict_blocks(net, X, out, block_rows, dtype, rows)
@@ -112,6 +113,7 @@ def predict(net, X, block_rows=PREDICT_BLOCK_ROWS, rows=None):
 def _predict_blocks(net, X, out, block_rows, dtype, rows):
     """:func:`predict`'s loop: each block padded to ``block_rows`` rows."""
     n_samples = count_rows(X, rows)
+    backend = backend_of(net.coefs[-1])
     block = None
     for start in range(0, n_samples, block_rows):
         stop = min(start + block_rows, n_samples)
@@ -123,41 +125,56 @@ def _predict_blocks(net, X, out, block_rows, dtype, rows):
             chunk = sp.vstack([chunk.astype(dtype), padding], format="csr")
         elif n_rows < block_rows:
             if block is None:
-                block = np.zeros((block_rows, X.shape[1]), dtype=dtype)
-            block[:n_rows] = chunk
-            block[n_rows:] = 0
+                block = backend.zeros((block_rows, X.shape[1]), dtype)
+            if not backend.is_numpy:
+                chunk = backend.xp.astype(chunk, dtype)
+            block[:n_rows, ...] = chunk
+            block[n_rows:, ...] = 0
             chunk = block
-        else:
+        elif backend.is_numpy:
             chunk = np.ascontiguousarray(chunk, dtype=dtype)
-        out[start:stop] = forward(net, chunk)[0][-1][:n_rows]
+        else:
+            chunk = backend.xp.astype(chunk, dtype)
+        out[start:stop, ...] = forward(net, chunk)[0][-1][:n_rows, ...]
     return out
 
 
-def loss(output, Y, unit):
-    """Mean over rows of the loss summed over outputs, for output ``unit``."""
-    return get_unit(unit).loss(output, Y)
+def loss(output, Y, unit, weights=None):
+    """Mean over rows of the loss summed over outputs, for output ``unit``.
+
+    With ``weights`` (one per row) the weighted mean.
+    """
+    return get_unit(unit).loss(output, Y, weights)
 
 
-def backward(net, activations, masks, Y, layer_gradient):
+def total_weight(n_rows, weights=None):
+    """What a batch's gradients are divided by: its rows, or their weights' sum."""
+    return n_rows if weights is None else float(backend_of(weights).xp.sum(weights))
+
+
+def backward(net, activations, masks, Y, layer_gradient, weights=None):
     """Back-propagate the output error; hand each layer's pieces to a sink.
 
     ``layer_gradient(i, layer_input, delta)`` receives layer ``i``'s input
-    and its error signal (already divided by the number of rows), from which
-    the weight gradient is ``layer_input.T @ delta`` and the bias gradient
-    ``delta.sum(axis=0)``. The sink may update layer ``i`` in place: the error
-    for the layer below is computed before it is called.
+    and its error signal (already divided by the number of rows, or with
+    ``weights`` scaled row by row by ``w_i / sum(w)``), from which the
+    weight gradient is ``layer_input.T @ delta`` and the bias gradient
+    ``delta.sum(axis=0)``. The sink may update layer ``i`` in place: the
+    error for the layer below is computed before it is called.
     """
-    n_rows = activations[0].shape[0]
+    backend = backend_of(net.coefs[-1])
     delta = activations[-1] - Y
-    delta /= n_rows
+    if weights is not None:
+        delta *= weights[:, None]
+    delta /= total_weight(activations[0].shape[0], weights)
     for i in range(len(net.coefs) - 1, -1, -1):
         layer_input = activations[i]
         if masks[i] is not None:
             layer_input = layer_input * masks[i]
         below = None
         if i > 0:
-            below = np.empty_like(activations[i])
-            gemm(delta, net.coefs[i], below, trans_b=True)
+            below = backend.empty(activations[i].shape, activations[i].dtype)
+            backend.gemm(delta, net.coefs[i], below, trans_b=True)
             if masks[i] is not None:
                 below *= masks[i]
             get_unit(net.units[i - 1]).scale_by_derivative(below, activations[i])
@@ -167,14 +184,15 @@ def backward(net, activations, masks, Y, layer_gradient):
 
 def weight_gradient(layer_input, delta, out=None, *, alpha=1.0, beta=0.0):
     """``out = alpha * layer_input.T @ delta + beta * out`` (input dense or CSR)."""
+    backend = backend_of(delta)
     if out is None:
-        out = np.zeros((layer_input.shape[1], delta.shape[1]), dtype=delta.dtype)
+        out = backend.zeros((layer_input.shape[1], delta.shape[1]), delta.dtype)
     if sp.issparse(layer_input):
         if beta != 1:
             out *= beta
         out += alpha * np.asarray(layer_input.T @ delta)
     else:
-        gemm(layer_input, delta, out, trans_a=True, alpha=alpha, beta=beta)
+        backend.gemm(layer_input, delta, out, trans_a=True, alpha=alpha, beta=beta)
     return out
 
 
@@ -182,14 +200,20 @@ def l2_penalty(net, alpha, n_rows):
     """``alpha / (2 * n_rows) * sum ||W||^2``, the scikit-learn MLP convention."""
     if not alpha:
         return 0.0
-    return 0.5 * alpha / n_rows * sum(float(np.vdot(W, W)) for W in net.coefs)
+    return 0.5 * alpha / n_rows * sum(_squared_norm(W) for W in net.coefs)
 
 
-def forward_backward(net, X, Y, *, alpha=0.0, dropout=0.0, rng=None):
+def _squared_norm(W):
+    return float(backend_of(W).squared_norm(W))
+
+
+def forward_backward(net, X, Y, *, weights=None, alpha=0.0, dropout=0.0, rng=None):
     """Loss and gradients of one mini-batch.
 
     The loss is the mean over rows plus :func:`l2_penalty`, so ``alpha``
-    means the same here as in scikit-learn's ``MLPClassifier``.
+    means the same here as in scikit-learn's ``MLPClassifier``. With
+    ``weights`` (one per row) the mean is weighted and the penalty divided
+    by the weights' sum instead of the number of rows, as there.
 
     Returns
     -------
@@ -197,9 +221,10 @@ def forward_backward(net, X, Y, *, alpha=0.0, dropout=0.0, rng=None):
     grads : list of ndarray
         Gradients in the order of ``net.params``: weights, then biases.
     """
-    n_rows = X.shape[0]
+    n_rows = total_weight(X.shape[0], weights)
     activations, masks = forward(net, X, dropout=dropout, rng=rng)
-    value = loss(activations[-1], Y, net.units[-1]) + l2_penalty(net, alpha, n_rows)
+    value = loss(activations[-1], Y, net.units[-1], weights)
+    value += l2_penalty(net, alpha, n_rows)
     n_layers = len(net.coefs)
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
@@ -208,7 +233,7 @@ def forward_backward(net, X, Y, *, alpha=0.0, dropout=0.0, rng=None):
         coef_grads[i] = weight_gradient(layer_input, delta)
         if alpha:
             coef_grads[i] += (alpha / n_rows) * net.coefs[i]
-        intercept_grads[i] = delta.sum(axis=0)
+        intercept_grads[i] = backend_of(delta).xp.sum(delta, axis=0)
 
-    backward(net, activations, masks, Y, collect)
+    backward(net, activations, masks, Y, collect, weights)
     return value, coef_grads + intercept_grads

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rbm_numerics as rbm_math
 from ._autoencoder import pretrain_autoencoder_layer
-from ._blas import squared_norm
+from ._backend import backend_of
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
@@ -35,6 +35,7 @@ from ._validation import (
     check_activations,
     check_finite_output,
     check_finite_samples,
+    check_same_backend,
     check_sampling_params,
     check_training_progress,
     validate_visible_data,
@@ -287,7 +288,7 @@ class RBM(
         :mod:`skdbn._autoencoder`.
         """
         validate_data(self, X, reset=True, skip_check_array=True)
-        self._initialize(X, make_generator(self.random_state), rows)
+        self._initialize(X, self._new_generator(X), rows)
         W, b_h, b_v, curve = pretrain_autoencoder_layer(
             X,
             self.n_components,
@@ -312,7 +313,7 @@ class RBM(
         return self
 
     def _fit(self, X, rows=None, visible=None, *, task):
-        self._initialize(X, make_generator(self.random_state), rows, visible)
+        self._initialize(X, self._new_generator(X), rows, visible)
         try:
             for _ in range(self.n_iter):
                 # The epochs of this call are the divergence check's reference.
@@ -353,9 +354,11 @@ class RBM(
         first_call = not hasattr(self, "components_")
         if not first_call:
             self._check_structure_unchanged()
-        X = self._validate_input(X, reset=first_call, fitting=True)
+        X = self._validate_input(
+            X, reset=first_call, fitting=True, method="partial_fit"
+        )
         if first_call:
-            self._initialize(X, make_generator(self.random_state))
+            self._initialize(X, self._new_generator(X))
         return X
 
     def _partial_fit(self, X, task):
@@ -380,13 +383,14 @@ class RBM(
             Hidden means: probabilities for Bernoulli hidden units.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, fitting=False)
+        X = self._validate_input(X, reset=False, fitting=False, method="transform")
         return check_finite_output(self._transform(X), self.components_.dtype)
 
     def _transform(self, X, rows=None):
         """The hidden means of (the rows ``rows`` of) validated ``X``."""
+        W = self.components_
         up = Network(
-            [self.components_.T.copy()], [self.intercept_hidden_], [self._hidden]
+            [backend_of(W).copy(W.T)], [self.intercept_hidden_], [self._hidden]
         )
         return predict(up, X, rows=rows)
 
@@ -404,6 +408,7 @@ class RBM(
             Visible means: probabilities for Bernoulli visible units.
         """
         check_is_fitted(self)
+        check_same_backend(X, self.components_, self, "inverse_transform")
         H = check_activations(
             X,
             self.components_.shape[0],
@@ -427,7 +432,7 @@ class RBM(
             Visible states sampled after one step.
         """
         check_is_fitted(self)
-        v = self._validate_input(v, reset=False, fitting=False)
+        v = self._validate_input(v, reset=False, fitting=False, method="gibbs")
         if sp.issparse(v):
             v = v.toarray()
         with np.errstate(over="ignore", invalid="ignore"):
@@ -461,11 +466,13 @@ class RBM(
         """
         check_is_fitted(self)
         check_sampling_params(n_samples, n_gibbs_steps)
-        rng = make_generator(random_state)
         W, b_h, b_v = self._params()
+        backend = backend_of(W)
+        rng = make_generator(random_state, backend)
         visible, hidden = get_unit(self._visible), get_unit(self._hidden)
         with np.errstate(over="ignore", invalid="ignore"):
-            start = visible.sample(np.repeat(b_v[None, :], n_samples, axis=0), rng)
+            biases = backend.zeros((n_samples, W.shape[1]), W.dtype) + b_v[None, :]
+            start = visible.sample(biases, rng)
             v = rbm_math.gibbs_chain(
                 start, W, b_h, b_v, *self._units(), n_gibbs_steps - 1, rng
             )
@@ -492,8 +499,8 @@ class RBM(
             Free energy of each row.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, fitting=False)
-        X = X.astype(self.components_.dtype, copy=False)
+        X = self._validate_input(X, reset=False, fitting=False, method="free_energy")
+        X = _as_dtype(X, self.components_.dtype)
         return rbm_math.free_energy(X, *self._params(), *self._units())
 
     def score_samples(self, X):
@@ -517,8 +524,8 @@ class RBM(
             Score of each row.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, fitting=False)
-        X = X.astype(self.components_.dtype, copy=False)
+        X = self._validate_input(X, reset=False, fitting=False, method="score_samples")
+        X = _as_dtype(X, self.components_.dtype)
         W, b_h, b_v = self._params()
         if get_unit(self._visible).binary:
             return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self._hidden)
@@ -541,8 +548,15 @@ class RBM(
         """The fitted (visible, hidden) unit types, whatever set_params did since."""
         return self._visible, self._hidden
 
-    def _validate_input(self, X, reset, fitting):
-        return validate_visible_data(self, X, reset=reset, fitting=fitting)
+    def _validate_input(self, X, reset, fitting, method=None):
+        fitted = None if reset else self.components_
+        return validate_visible_data(
+            self, X, reset=reset, fitting=fitting, fitted=fitted, method=method
+        )
+
+    def _new_generator(self, X):
+        """A generator seeded from ``random_state`` on ``X``'s backend."""
+        return make_generator(self.random_state, backend_of(X))
 
     def _sparsity_penalty(self):
         if not self.sparsity_cost:
@@ -578,7 +592,8 @@ class RBM(
 
     def _initialize(self, X, rng, rows=None, visible=None):
         """Set weights, biases and training state from the first data seen."""
-        dtype = DTYPES[self.dtype]
+        backend = backend_of(X)
+        dtype = backend.dtype(self.dtype)
         n_features = X.shape[1]
         self._rng = rng
         self._structure = tuple(getattr(self, name) for name in STRUCTURAL_PARAMS)
@@ -596,18 +611,23 @@ class RBM(
         self.learning_rate_ = self._learning_rate()
         # Drawn in float64 whatever the dtype, so that float32 and float64
         # models start from the same weights.
-        self.components_ = (
-            rng.standard_normal((self.n_components, n_features)) * 0.01
-        ).astype(dtype)
-        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+        self.components_ = backend.random_normal(
+            rng, 0.01, (self.n_components, n_features), dtype
+        )
+        self.intercept_hidden_ = backend.zeros((self.n_components,), dtype)
         mean = _column_means(X, rows)
         visible = get_unit(self._visible)
-        self.intercept_visible_ = visible.initial_visible_bias(mean).astype(dtype)
+        self.intercept_visible_ = backend.xp.astype(
+            visible.initial_visible_bias(mean), dtype
+        )
         # Momentum of the packed parameters (see pack_params).
-        self._velocity = np.zeros((self.n_components + 1, n_features + 1), dtype=dtype)
+        self._velocity = backend.zeros((self.n_components + 1, n_features + 1), dtype)
         self._persistent_hidden = None
         # The initial model's hidden means: small weights, zero biases.
-        self.hidden_activity_ = np.full(self.n_components, 0.5)
+        self.hidden_activity_ = backend.zeros(
+            (self.n_components,), backend.dtype("float64")
+        )
+        self.hidden_activity_ += 0.5
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
 
@@ -622,14 +642,16 @@ class RBM(
         n_samples = count_rows(X, rows)
         batch_size = min(self.batch_size, n_samples)
         dtype = self.components_.dtype
+        backend = backend_of(self.components_)
         workspace = rbm_math.CDWorkspace(
-            batch_size, X.shape[1], self.components_.shape[0], dtype
+            batch_size, X.shape[1], self.components_.shape[0], dtype, backend
         )
         shape = (self.components_.shape[0] + 1, self.components_.shape[1] + 1)
-        if self._velocity.shape != shape or self._velocity.dtype != dtype:
+        if tuple(self._velocity.shape) != shape or self._velocity.dtype != dtype:
             # components_ was assigned another shape or dtype: start afresh.
-            self._velocity = np.zeros(shape, dtype=dtype)
+            self._velocity = backend.zeros(shape, dtype)
             self._persistent_hidden = None
+        self._rng = backend.adopt_rng(self._rng)
         if self.persistent:
             self._ensure_persistent_chain(batch_size)
         momentum = (
@@ -672,8 +694,9 @@ class RBM(
         total_error = 0.0
         reference = None
         sparsity = self._sparsity_penalty()
-        for batch in minibatches(n_samples, batch_size, self._rng, rows):
-            n_rows = len(batch)
+        backend = backend_of(packed)
+        for batch in minibatches(n_samples, batch_size, self._rng, rows, backend):
+            n_rows = batch.shape[0]
             load_batch(X, batch, workspace.batch(n_rows))
             error = rbm_math.cd_step(
                 n_rows,
@@ -690,6 +713,7 @@ class RBM(
                 persistent_hidden=self._persistent_hidden,
                 sparsity=sparsity,
             )
+            error = backend.to_float(error)
             per_row = error / n_rows
             if reference is None:
                 reference = max(per_row, DIVERGENCE_FLOOR)
@@ -709,7 +733,9 @@ class RBM(
         if chain is None or chain.shape[0] < batch_size:
             # Start the chains from the hidden units' own biases.
             unit = get_unit(self._hidden)
-            pre = np.repeat(self.intercept_hidden_[None, :], batch_size, axis=0)
+            b_h = self.intercept_hidden_
+            pre = backend_of(b_h).zeros((batch_size, b_h.shape[0]), b_h.dtype)
+            pre += b_h[None, :]
             states = unit.sample(pre, self._rng)
             self._persistent_hidden = rbm_math.persistent_chain(states)
 
@@ -717,6 +743,7 @@ class RBM(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = [self.dtype]
+        tags.array_api_support = True
         return tags
 
 
@@ -730,15 +757,24 @@ def _row_chunks(X, rows, chunk_bytes=2**20):
 
 def _sum_of_squares(X, rows=None):
     """``sum(X ** 2)`` of (rows of) dense or sparse ``X``, chunk by chunk."""
+    backend = backend_of(X)
     if sp.issparse(X):
         data = (X if rows is None else X[rows]).data
-        return squared_norm(data) if data.size else 0.0
-    return sum(squared_norm(chunk) for chunk in _row_chunks(X, rows))
+        return backend.squared_norm(data) if data.size else 0.0
+    if not backend.is_numpy:
+        kept = X if rows is None else backend.xp.take(X, rows, axis=0)
+        return float(backend.squared_norm(kept))
+    return sum(backend.squared_norm(chunk) for chunk in _row_chunks(X, rows))
 
 
 def _column_means(X, rows=None):
     """Column means, in float64, of (rows of) dense or sparse ``X``."""
     n_rows = count_rows(X, rows)
+    backend = backend_of(X)
+    if not backend.is_numpy:
+        xp = backend.xp
+        kept = X if rows is None else xp.take(X, rows, axis=0)
+        return xp.astype(xp.sum(kept, axis=0), xp.float64) / max(1, n_rows)
     if sp.issparse(X):
         X = X if rows is None else X[rows]
         sums = np.bincount(X.indices, weights=X.data, minlength=X.shape[1])
@@ -747,3 +783,10 @@ def _column_means(X, rows=None):
             chunk.sum(axis=0, dtype=np.float64) for chunk in _row_chunks(X, rows)
         )
     return sums / max(1, n_rows)
+
+
+def _as_dtype(X, dtype):
+    """``X`` (dense of any namespace, or sparse) in ``dtype``, copied only if needed."""
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X.astype(dtype, copy=False)
+    return backend_of(X).xp.astype(X, dtype, copy=False)

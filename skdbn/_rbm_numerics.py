@@ -7,11 +7,10 @@ so the functions can be tested and timed on their own and another array
 backend can replace this module without touching the estimators.
 """
 
-import numpy as np
 import scipy.sparse as sp
 
-from ._blas import axpy, gemm, squared_norm
-from ._units import activate_affine, get_unit
+from ._backend import NUMPY, backend_of
+from ._units import activate_affine, get_unit, softplus
 
 
 def hidden_means(X, W, b_h, hidden_unit, out=None):
@@ -51,25 +50,27 @@ def pseudo_log_likelihood(V, W, b_h, b_v, hidden_unit, chunk_elements=2**22):
     """
     if sp.issparse(V):
         V = V.toarray()
+    backend = backend_of(W)
+    xp = backend.xp
     hidden = get_unit(hidden_unit)
     n_samples, n_visible = V.shape
     rows_per_chunk = max(1, chunk_elements // max(1, n_visible * W.shape[0]))
-    result = np.empty(n_samples, dtype=V.dtype)
+    result = backend.empty((n_samples,), V.dtype)
     for start in range(0, n_samples, rows_per_chunk):
-        v = V[start : start + rows_per_chunk]
+        v = V[start : min(start + rows_per_chunk, n_samples), ...]
         pre = v @ W.T + b_h  # (n, H)
         flip = 1 - 2 * v  # +1 where a 0 turns into 1, -1 otherwise
         # Pre-activations after flipping each bit: (n, V, H).
         flipped_pre = pre[:, None, :] + flip[:, :, None] * W.T[None, :, :]
         n, nv, nh = flipped_pre.shape
-        fe_hidden_flipped = hidden.free_energy_term(
-            flipped_pre.reshape(n * nv, nh)
-        ).reshape(n, nv)
+        fe_hidden_flipped = xp.reshape(
+            hidden.free_energy_term(xp.reshape(flipped_pre, (n * nv, nh))), (n, nv)
+        )
         fe_hidden = hidden.free_energy_term(pre)
         # F(v_flipped) - F(v), bit by bit.
         delta = fe_hidden_flipped - fe_hidden[:, None] - flip * b_v
         # log sigmoid(delta) = -softplus(-delta)
-        result[start : start + len(v)] = -np.logaddexp(0, -delta).sum(axis=1)
+        result[start : start + n] = -xp.sum(softplus(-delta), axis=1)
     return result
 
 
@@ -83,7 +84,7 @@ def pack_params(W, b_h, b_v):
     column: no separate bias passes in a CD step.
     """
     n_hidden, n_visible = W.shape
-    packed = np.zeros((n_hidden + 1, n_visible + 1), dtype=W.dtype)
+    packed = backend_of(W).zeros((n_hidden + 1, n_visible + 1), W.dtype)
     packed[:n_hidden, :n_visible] = W
     packed[:n_hidden, n_visible] = b_h
     packed[n_hidden, :n_visible] = b_v
@@ -108,22 +109,22 @@ class CDWorkspace:
     ``2 * batch_size`` rows.
     """
 
-    def __init__(self, batch_size, n_visible, n_hidden, dtype):
+    def __init__(self, batch_size, n_visible, n_hidden, dtype, backend=NUMPY):
         self.batch_size = batch_size
-        self.visible = _with_ones((2 * batch_size, n_visible + 1), dtype)
-        self.hidden = _with_ones((2 * batch_size, n_hidden + 1), dtype)
-        self.hidden_sample = _with_ones((batch_size, n_hidden + 1), dtype)
-        self.visible_scratch = np.empty((batch_size, n_visible + 1), dtype=dtype)
-        self.residual = np.empty((batch_size, n_visible + 1), dtype=dtype)
+        self.visible = _with_ones((2 * batch_size, n_visible + 1), dtype, backend)
+        self.hidden = _with_ones((2 * batch_size, n_hidden + 1), dtype, backend)
+        self.hidden_sample = _with_ones((batch_size, n_hidden + 1), dtype, backend)
+        self.visible_scratch = backend.empty((batch_size, n_visible + 1), dtype)
+        self.residual = backend.empty((batch_size, n_visible + 1), dtype)
 
     def batch(self, n_rows):
         """The visible buffer's first ``n_rows`` rows without the ones: load here."""
         return self.visible[:n_rows, :-1]
 
 
-def _with_ones(shape, dtype):
+def _with_ones(shape, dtype, backend=NUMPY):
     """An array whose last column holds ones (the bias input)."""
-    array = np.empty(shape, dtype=dtype)
+    array = backend.empty(shape, dtype)
     array[:, -1] = 1
     return array
 
@@ -131,7 +132,9 @@ def _with_ones(shape, dtype):
 def persistent_chain(hidden_states):
     """Hidden states of persistent chains, with the ones column CD needs."""
     chain = _with_ones(
-        (hidden_states.shape[0], hidden_states.shape[1] + 1), hidden_states.dtype
+        (hidden_states.shape[0], hidden_states.shape[1] + 1),
+        hidden_states.dtype,
+        backend_of(hidden_states),
     )
     chain[:, :-1] = hidden_states
     return chain
@@ -144,7 +147,7 @@ def _pass(rows, params, out, unit, up, *, rng=None, sample_out=None):
     there too. The ones column of ``out`` receives garbage from the product
     and the activation, and is reset (so is ``sample_out``'s).
     """
-    gemm(rows, params, out, trans_b=up, alpha=unit.input_scale)
+    backend_of(params).gemm(rows, params, out, trans_b=up, alpha=unit.input_scale)
     if sample_out is None:
         unit.activate_scaled(out)
     else:
@@ -196,16 +199,17 @@ def cd_step(
     """
     hidden = get_unit(hidden_unit)
     visible = get_unit(visible_unit)
+    backend = backend_of(params)
     ws = workspace
-    v_pos, v_neg = ws.visible[:n_rows], ws.visible[n_rows : 2 * n_rows]
-    h_pos, h_neg = ws.hidden[:n_rows], ws.hidden[n_rows : 2 * n_rows]
+    v_pos, v_neg = ws.visible[:n_rows, ...], ws.visible[n_rows : 2 * n_rows, ...]
+    h_pos, h_neg = ws.hidden[:n_rows, ...], ws.hidden[n_rows : 2 * n_rows, ...]
 
     persistent = persistent_hidden is not None
     if persistent:
         _pass(v_pos, params, h_pos, hidden, up=True)
-        h_state = persistent_hidden[:n_rows]
+        h_state = persistent_hidden[:n_rows, ...]
     else:
-        h_state = ws.hidden_sample[:n_rows]
+        h_state = ws.hidden_sample[:n_rows, ...]
         _pass(v_pos, params, h_pos, hidden, up=True, rng=rng, sample_out=h_state)
     for step in range(n_gibbs_steps):
         last = step + 1 == n_gibbs_steps
@@ -213,28 +217,28 @@ def cd_step(
         # visible states; plain CD keeps the last reconstruction's means,
         # which lowers the variance of the gradient.
         if persistent or not last:
-            v_pre = ws.visible_scratch[:n_rows]
+            v_pre = ws.visible_scratch[:n_rows, ...]
             _pass(h_state, params, v_pre, visible, up=False, rng=rng, sample_out=v_neg)
             _pass(v_neg, params, h_neg, hidden, up=True, rng=rng, sample_out=h_state)
         else:
             _pass(h_state, params, v_neg, visible, up=False)
             _pass(v_neg, params, h_neg, hidden, up=True)
 
-    residual = ws.residual[:n_rows]
+    residual = ws.residual[:n_rows, ...]
     if persistent:
         # The chain's samples are not reconstructions of this batch; monitor
         # the one-step mean-field reconstruction instead (one more product).
         _pass(h_pos, params, residual, visible, up=False)
-        np.subtract(v_pos, residual, out=residual)
+        backend.subtract(v_pos, residual, out=residual)
     else:
-        np.subtract(v_pos, v_neg, out=residual)
-    squared_error = squared_norm(residual)  # the ones columns cancel
+        backend.subtract(v_pos, v_neg, out=residual)
+    squared_error = backend.squared_norm(residual)  # the ones columns cancel
 
     # velocity = momentum * velocity + lr / n * (h_pos.T v_pos - h_neg.T v_neg):
     # one product over both phases, the negative one negated.
-    np.negative(h_neg, out=h_neg)
-    both_h, both_v = ws.hidden[: 2 * n_rows], ws.visible[: 2 * n_rows]
-    gemm(
+    backend.negative_(h_neg)
+    both_h, both_v = ws.hidden[: 2 * n_rows, ...], ws.visible[: 2 * n_rows, ...]
+    backend.gemm(
         both_h,
         both_v,
         velocity,
@@ -246,11 +250,11 @@ def cd_step(
         sparsity.add_gradient(h_pos, v_pos, velocity, learning_rate)
     if weight_decay:
         decay = learning_rate * weight_decay
-        axpy(params, velocity, -decay)
+        backend.axpy(params, velocity, -decay)
         # The biases (last row and column) are not decayed: give it back.
-        velocity[-1] += decay * params[-1]
+        velocity[-1, ...] += decay * params[-1, ...]
         velocity[:-1, -1] += decay * params[:-1, -1]
-    axpy(velocity, params, 1.0)
+    backend.axpy(velocity, params, 1.0)
     return squared_error
 
 
@@ -285,15 +289,15 @@ class SparsityPenalty:
         ``hidden`` and ``visible`` are the positive phase with their ones
         columns (packed parameters, see :func:`pack_params`).
         """
+        xp = backend_of(velocity).xp
         q = self.estimate
         q *= self.decay
-        q += (1 - self.decay) * hidden[:, :-1].mean(axis=0)
+        q += (1 - self.decay) * xp.astype(xp.mean(hidden[:, :-1], axis=0), q.dtype)
         pull = (learning_rate * self.cost) * (q - self.target)
         # Rows of the hidden units: weights times mean visible activity, and
         # the bias through the ones column (mean 1).
-        velocity[:-1] -= np.outer(pull, visible.mean(axis=0)).astype(
-            velocity.dtype, copy=False
-        )
+        outer = pull[:, None] * xp.astype(xp.mean(visible, axis=0), q.dtype)[None, :]
+        velocity[:-1, ...] -= xp.astype(outer, velocity.dtype)
 
 
 def gibbs_chain(v, W, b_h, b_v, visible_unit, hidden_unit, n_steps, rng):
@@ -304,9 +308,10 @@ def gibbs_chain(v, W, b_h, b_v, visible_unit, hidden_unit, n_steps, rng):
     """
     hidden = get_unit(hidden_unit)
     visible = get_unit(visible_unit)
-    v = np.array(v, dtype=W.dtype, order="C", copy=True)
-    h = np.empty((v.shape[0], W.shape[0]), dtype=W.dtype)
-    pre_h, pre_v = np.empty_like(h), np.empty_like(v)
+    backend = backend_of(W)
+    v = backend.copy(backend.xp.astype(v, W.dtype))
+    h = backend.empty((v.shape[0], W.shape[0]), W.dtype)
+    pre_h, pre_v = backend.empty(h.shape, W.dtype), backend.empty(v.shape, W.dtype)
     for _ in range(n_steps):
         _affine(v, W, b_h, hidden, pre_h, trans_b=True)
         hidden.activate_and_sample_scaled(pre_h, rng, h)
@@ -317,6 +322,7 @@ def gibbs_chain(v, W, b_h, b_v, visible_unit, hidden_unit, n_steps, rng):
 
 def _affine(A, W, b, unit, out, trans_b=False):
     """``unit.input_scale * (A @ op(W) + b)`` into ``out``."""
-    np.multiply(b, unit.input_scale, out=out)
-    gemm(A, W, out, alpha=unit.input_scale, beta=1.0, trans_b=trans_b)
+    backend = backend_of(W)
+    backend.fill_scaled(out, b, unit.input_scale)
+    backend.gemm(A, W, out, alpha=unit.input_scale, beta=1.0, trans_b=trans_b)
     return out

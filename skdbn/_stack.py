@@ -7,6 +7,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._backend import backend_of
 from ._rbm import RBM
 from ._units import (
     HIDDEN_UNITS,
@@ -205,13 +206,16 @@ def _glorot_initialise(rbm):
     network, the fair baseline for judging pretraining.
     """
     n_hidden, n_visible = rbm.components_.shape
+    backend = backend_of(rbm.components_)
     rbm.components_[...] = glorot_uniform(
         (n_hidden, n_visible),
         n_visible,
         n_hidden,
         rbm._hidden,
         rbm._rng,
-        np.float64,
+        # (On NumPy drawn in float64, so both precisions start alike.)
+        np.float64 if backend.is_numpy else rbm.components_.dtype,
+        backend,
     )
 
 
@@ -227,9 +231,10 @@ def _warn_if_collapsed(rbm, data, depth, rows=None):
         return
     sample = take_rows(data, 0, DEAD_UNIT_CHECK_ROWS, rows)
     H = rbm.transform(sample)
+    xp = backend_of(H).xp
     n_units = rbm.n_components
     layer = f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->{n_units})"
-    dead = int(np.sum(H.max(axis=0) < 0.01))
+    dead = int(xp.count_nonzero(xp.max(H, axis=0) < 0.01))
     if dead >= 0.9 * n_units:
         warn(
             f"{layer} collapsed: {dead} of its {n_units} hidden units never "
@@ -238,7 +243,7 @@ def _warn_if_collapsed(rbm, data, depth, rows=None):
             UserWarning,
         )
         return
-    flat = int(np.sum(H.std(axis=0) < FLAT_UNIT_STD))
+    flat = int(xp.count_nonzero(xp.std(H, axis=0) < FLAT_UNIT_STD))
     n_rows = count_rows(data, rows)
     n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
     # A well-trained wide layer can also have most units near-constant
@@ -267,8 +272,8 @@ FLAT_UNIT_STD = 0.05
 
 def unroll_encoder(rbms):
     """Feed-forward weights, biases and units of the stack's up pass."""
-    coefs = [rbm.components_.T.copy() for rbm in rbms]
-    intercepts = [rbm.intercept_hidden_.copy() for rbm in rbms]
+    coefs = [_copy(rbm.components_.T) for rbm in rbms]
+    intercepts = [_copy(rbm.intercept_hidden_) for rbm in rbms]
     units = [rbm._hidden for rbm in rbms]
     return coefs, intercepts, units
 
@@ -276,7 +281,12 @@ def unroll_encoder(rbms):
 def unroll_decoder(rbms):
     """Feed-forward weights, biases and units of the down pass (W^T of the up pass)."""
     rev = rbms[::-1]
-    coefs = [rbm.components_.copy() for rbm in rev]
-    intercepts = [rbm.intercept_visible_.copy() for rbm in rev]
+    coefs = [_copy(rbm.components_) for rbm in rev]
+    intercepts = [_copy(rbm.intercept_visible_) for rbm in rev]
     units = [rbm._visible for rbm in rev]
     return coefs, intercepts, units
+
+
+def _copy(array):
+    """A row-major copy of an array of any backend."""
+    return backend_of(array).copy(array)

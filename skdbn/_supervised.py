@@ -9,6 +9,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._backend import backend_of
 from ._base import (
     FINE_TUNING_CONSTRAINTS,
     PRETRAINING_CONSTRAINTS,
@@ -27,11 +28,12 @@ from ._training import (
     run_epochs,
 )
 from ._units import glorot_uniform
-from ._utils import make_generator, restore_on_error
+from ._utils import count_rows, gather, make_generator, restore_on_error
 from ._validation import (
     DTYPES,
     check_classes,
     check_finite_output,
+    check_sample_weight,
     one_hot,
     warn,
 )
@@ -128,7 +130,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain, train the head, then fine-tune on ``(X, y)``.
 
         Ctrl-C ends the current stage (pretraining, the head or fine-tuning)
@@ -143,6 +145,12 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the losses of the head and of fine-tuning
+            (and in the early-stopping score): a weight of 2 counts as the
+            row given twice. Unsupervised pretraining leaves out the rows of
+            weight 0 and sees every other row once per epoch. None weighs
+            every row 1.
 
         Returns
         -------
@@ -153,10 +161,15 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         if warm:
             self._check_structure_unchanged("fit with warm_start=True")
         X, y = self._validate_Xy(X, y, reset=not warm)
-        Y = self._encode_targets(y, first_call=not warm)
+        backend = backend_of(X)
+        sample_weight = self._check_sample_weight(sample_weight, X, y)
+        Y = self._encode_targets(y, first_call=not warm, sample_weight=sample_weight)
         if not warm:
-            self._rng = make_generator(self.random_state)
-        rows, validation, scoring_data = self._split_validation(X, Y, y)
+            self._rng = make_generator(self.random_state, backend)
+        rows, validation, scoring_data = self._split_validation(X, Y, y, sample_weight)
+        Y, sample_weight = _to_backend(backend, Y, sample_weight)
+        if not warm:
+            self._place_targets(backend)
         # With a validation split, training reads the rows ``rows`` of X in
         # place: only the held-out rows are copied.
         fine_tune = self.fine_tune or warm
@@ -169,10 +182,17 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             keep_history=warm,
         )
         if not warm:
-            self._pretrain_and_fit_head(X, Y, validation, task, rows)
+            self._pretrain_and_fit_head(X, Y, validation, task, rows, sample_weight)
         if fine_tune:
             self._fine_tune(
-                X, Y, validation, self.max_iter, task, scoring_data, rows=rows
+                X,
+                Y,
+                validation,
+                self.max_iter,
+                task,
+                scoring_data,
+                rows=rows,
+                sample_weight=sample_weight,
             )
         task.end()
         return self
@@ -180,7 +200,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def partial_fit(self, X, y, **kwargs):
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """One epoch of fine-tuning over ``(X, y)``.
 
         The first call pretrains the stack on ``X`` (``pretrain_epochs``
@@ -195,6 +215,12 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the losses of the head and of fine-tuning
+            (and in the early-stopping score): a weight of 2 counts as the
+            row given twice. Unsupervised pretraining leaves out the rows of
+            weight 0 and sees every other row once per epoch. None weighs
+            every row 1.
         **kwargs : dict
             ``classes`` for the classifier's first call.
 
@@ -211,8 +237,15 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         first_call = not hasattr(self, "coefs_")
         if not first_call:
             self._check_structure_unchanged("partial_fit")
-        X, y = self._validate_Xy(X, y, reset=first_call)
-        Y = self._encode_targets(y, first_call=first_call, **kwargs)
+        X, y = self._validate_Xy(X, y, reset=first_call, method="partial_fit")
+        backend = backend_of(X)
+        sample_weight = self._check_sample_weight(sample_weight, X, y)
+        Y = self._encode_targets(
+            y, first_call=first_call, sample_weight=sample_weight, **kwargs
+        )
+        Y, sample_weight = _to_backend(backend, Y, sample_weight)
+        if first_call:
+            self._place_targets(backend)
         task = Task.start_fit(
             self,
             X,
@@ -222,17 +255,34 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             keep_history=not first_call,
         )
         if first_call:
-            self._rng = make_generator(self.random_state)
-            self._pretrain_and_fit_head(X, Y, None, task)
-        self._fine_tune(X, Y, None, 1, task, lambda: (X, y), check_convergence=False)
+            self._rng = make_generator(self.random_state, backend)
+            self._pretrain_and_fit_head(X, Y, None, task, sample_weight=sample_weight)
+        self._fine_tune(
+            X,
+            Y,
+            None,
+            1,
+            task,
+            lambda: (X, y),
+            check_convergence=False,
+            sample_weight=sample_weight,
+        )
         task.end()
         return self
 
-    def _pretrain_and_fit_head(self, X, Y, validation, task, rows=None):
-        """Stages 1 and 2: a new network, pretrained, its head fitted."""
+    def _pretrain_and_fit_head(
+        self, X, Y, validation, task, rows=None, sample_weight=None
+    ):
+        """Stages 1 and 2: a new network, pretrained, its head fitted.
+
+        Pretraining models the inputs, not the targets: it leaves out the
+        rows of zero weight and sees every other row once per epoch.
+        """
         self._record_structure()
         head_sizes = self._head_sizes()  # checked before the long stage
-        rbms = self._pretrain(X, self._rng, task, rows=rows)
+        rbms = self._pretrain(
+            X, self._rng, task, rows=_positive_rows(rows, sample_weight, X)
+        )
         self.pretraining_curves_ = [
             list(rbm.reconstruction_error_curve_) for rbm in rbms
         ]
@@ -240,7 +290,17 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         del rbms
         self._units = units
         self.coefs_, self.intercepts_ = coefs, intercepts
-        self._fit_head(X, Y, validation, task, rows, head_sizes)
+        self._fit_head(X, Y, validation, task, rows, head_sizes, sample_weight)
+
+    def _place_targets(self, backend):
+        """Move the fitted target encoding to ``backend`` (after a first call)."""
+
+    def _check_sample_weight(self, sample_weight, X, y):
+        """The validated weights as a NumPy array (None when not given)."""
+        sample_weight = check_sample_weight(sample_weight, X, self.dtype)
+        if sample_weight is None:
+            return None
+        return backend_of(sample_weight).to_numpy(sample_weight)
 
     def _head_sizes(self):
         return _positive_sizes(
@@ -250,27 +310,43 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     def _structure(self):
         return {**super()._structure(), "head_hidden_layer_sizes": self._head_sizes()}
 
-    def _split_validation(self, X, Y, y):
+    def _split_validation(self, X, Y, y, sample_weight=None):
         """Training rows (None: all) and the held-out data, when early stopping.
 
         Only the held-out rows are copied; training reads its rows in place.
+        The validation score weights the held-out rows by their
+        ``sample_weight``.
         """
         if not self.early_stopping:
             return None, None, lambda: (X, y)
+        backend = backend_of(X)
         stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
         train_rows, val_rows = self._validation_rows(X.shape[0], stratify)
-        X_val, y_val = X[val_rows], y[val_rows]
-        score = self._validation_score
+        X_val, y_val = gather(X, backend.asarray(val_rows)), y[val_rows]
+        w_val = None if sample_weight is None else sample_weight[val_rows]
+        if w_val is not None and not w_val.any():
+            raise ValueError(
+                "Every row of the validation split has a sample weight of "
+                "zero, so it cannot score the model; raise validation_fraction "
+                "or choose another random_state."
+            )
+
+        w_val_device = None if w_val is None else backend.asarray(w_val)
+
+        def score(output, Y_val):
+            return self._validation_score(output, Y_val, w_val_device)
+
         if self.scoring is not None:
             scorer = check_scoring(self, self.scoring)
+            weighting = {} if w_val is None else {"sample_weight": w_val}
 
             def score(output, Y_val):
                 # The model as it stands: a shallow copy shares the weights
                 # being trained (the network's output is not needed).
-                return float(scorer(copy.copy(self), X_val, y_val))
+                return float(scorer(copy.copy(self), X_val, y_val, **weighting))
 
-        validation = (X_val, Y[val_rows], score)
-        return train_rows, validation, lambda: (X_val, y_val)
+        validation = (X_val, backend.asarray(Y[val_rows]), score)
+        return backend.asarray(train_rows), validation, lambda: (X_val, y_val)
 
     def _network(self):
         return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
@@ -289,7 +365,9 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self.n_iter_ = 0
         self._fine_tuning_state = None
 
-    def _fit_head(self, X, Y, validation, task, rows=None, head_sizes=()):
+    def _fit_head(
+        self, X, Y, validation, task, rows=None, head_sizes=(), sample_weight=None
+    ):
         """Stage 2: the head alone, fitted on frozen top-layer features.
 
         Without hidden layers a convex problem (softmax or linear regression
@@ -302,14 +380,20 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         encoder = Network(self.coefs_, self.intercepts_, self._units)
         features = predict(encoder, X, rows=rows)
         if rows is not None:
-            Y = Y[rows]
-        head = self._new_head(features.shape[1], head_sizes, Y.shape[1])
+            Y = gather(Y, rows)
+            if sample_weight is not None:
+                sample_weight = gather(sample_weight, rows)
+        head = self._new_head(
+            features.shape[1], head_sizes, Y.shape[1], backend_of(features)
+        )
         # L-BFGS may stop before head_max_iter: its count is not known.
         stage = task.subtask(
             "head", n_subtasks=self.head_max_iter if head_sizes else None
         )
         if head_sizes:
-            converged = self._fit_head_by_epochs(head, features, Y, stage)
+            converged = self._fit_head_by_epochs(
+                head, features, Y, stage, sample_weight
+            )
             what = f"{self.n_head_iter_} epochs"
         else:
             self.n_head_iter_, self.head_loss_, converged = fit_lbfgs(
@@ -317,8 +401,9 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
                 features,
                 Y,
                 alpha=self.alpha,
-                batch_size=self._batch_size(len(Y)),
+                batch_size=self._batch_size(Y.shape[0]),
                 max_iter=self.head_max_iter,
+                weights=sample_weight,
                 task=stage,
             )
             what = f"{self.n_head_iter_} L-BFGS iterations"
@@ -341,19 +426,19 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             X_val, Y_val, score = validation
             self.best_validation_score_ = score(predict(self._network(), X_val), Y_val)
 
-    def _new_head(self, fan_in, hidden_sizes, fan_out):
+    def _new_head(self, fan_in, hidden_sizes, fan_out, backend):
         """The head's layers, Glorot-initialised: hidden ReLU layers, output."""
-        dtype = DTYPES[self.dtype]
+        dtype = backend.dtype(self.dtype)
         sizes = [fan_in, *hidden_sizes, fan_out]
         units = [HEAD_HIDDEN_UNIT] * len(hidden_sizes) + [self._output_unit]
         coefs = [
-            glorot_uniform((a, b), a, b, unit, self._rng, dtype)
+            glorot_uniform((a, b), a, b, unit, self._rng, dtype, backend)
             for a, b, unit in zip(sizes, sizes[1:], units)
         ]
-        intercepts = [np.zeros(b, dtype=dtype) for b in sizes[1:]]
+        intercepts = [backend.zeros((b,), dtype) for b in sizes[1:]]
         return Network(coefs, intercepts, units)
 
-    def _fit_head_by_epochs(self, head, features, Y, task):
+    def _fit_head_by_epochs(self, head, features, Y, task, sample_weight=None):
         """Adam epochs for a head with hidden layers; returns whether it converged."""
         state = TrainingState(
             make_optimizer("adam", head.params, self.learning_rate_init, 0.0)
@@ -364,7 +449,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             Y,
             state,
             n_epochs=self.head_max_iter,
-            batch_size=self._batch_size(len(Y)),
+            batch_size=self._batch_size(Y.shape[0]),
             rng=self._rng,
             alpha=self.alpha,
             n_iter_no_change=self.n_iter_no_change,
@@ -373,6 +458,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             verbose=self.verbose,
             label="head",
             warn_unconverged=False,
+            weights=sample_weight,
             task=task,
         )
         self.n_head_iter_ = n_run
@@ -389,6 +475,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         scoring_data,
         check_convergence=True,
         rows=None,
+        sample_weight=None,
     ):
         """Stage 3: backpropagation through every layer.
 
@@ -404,12 +491,15 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         stage.scoring_data = scoring_data
         stage.fitted_attributes = self._fitted_copy
         net = self._network()
+        self._rng = backend_of(net.coefs[0]).adopt_rng(self._rng)
         if not self.fine_tune:
             n_stack = len(self._fitted_structure["hidden_layer_sizes"])
             encoder, net = net.layers(0, n_stack), net.layers(n_stack)
             X = predict(encoder, X, rows=rows)
             if rows is not None:
-                Y, rows = Y[rows], None
+                if sample_weight is not None:
+                    sample_weight = gather(sample_weight, rows)
+                Y, rows = gather(Y, rows), None
             if validation is not None:
                 X_val, Y_val, score = validation
                 validation = (predict(encoder, X_val), Y_val, score)
@@ -434,11 +524,12 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             state,
             solver=self.solver,
             n_epochs=n_epochs,
-            batch_size=self._batch_size(X.shape[0] if rows is None else len(rows)),
+            batch_size=self._batch_size(count_rows(X, rows)),
             rng=self._rng,
             alpha=self.alpha,
             dropout=self.dropout,
             rows=rows,
+            weights=sample_weight,
             validation=validation,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
@@ -457,13 +548,13 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     def _fitted_copy(self):
         """The attributes a copy needs to predict as this model does now."""
         return {
-            "coefs_": [c.copy() for c in self.coefs_],
-            "intercepts_": [b.copy() for b in self.intercepts_],
+            "coefs_": [backend_of(c).copy(c) for c in self.coefs_],
+            "intercepts_": [backend_of(b).copy(b) for b in self.intercepts_],
         }
 
-    def _forward(self, X):
+    def _forward(self, X, method="predict"):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False)
+        X = self._validate_X(X, reset=False, fitting=False, method=method)
         return check_finite_output(predict(self._network(), X), self.coefs_[0].dtype)
 
 
@@ -525,12 +616,26 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
     _output_unit = "softmax"
     _multi_output = True  # a label indicator matrix: multilabel
 
-    def _encode_targets(self, y, first_call, classes=None):
+    def _check_sample_weight(self, sample_weight, X, y):
+        sample_weight = super()._check_sample_weight(sample_weight, X, y)
+        if sample_weight is not None and y.ndim == 1:
+            weighted = np.unique(y[sample_weight > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "DBNClassifier needs samples of at least 2 classes with a "
+                    "positive sample weight, but only class "
+                    f"{weighted.tolist()[0]!r} has one."
+                )
+        return sample_weight
+
+    def _encode_targets(self, y, first_call, classes=None, sample_weight=None):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if y.ndim == 2:
             return self._encode_multilabel(y, first_call)
         if first_call:
+            if classes is not None:
+                classes = backend_of(classes).to_numpy(classes)
             self.classes_ = check_classes(y, "DBNClassifier", classes)
             self._output_unit = "softmax"
         else:
@@ -541,13 +646,13 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
                     "multilabel indicator matrix."
                 )
             if classes is not None and not np.array_equal(
-                np.unique(classes), self.classes_
+                np.unique(backend_of(classes).to_numpy(classes)), self._host_classes()
             ):
                 raise ValueError(
                     f"classes={classes!r} differs from the classes of the first "
                     f"partial_fit call, {self.classes_!r}."
                 )
-        return one_hot(y, self.classes_, DTYPES[self.dtype])
+        return one_hot(y, self._host_classes(), DTYPES[self.dtype])
 
     def _encode_multilabel(self, y, first_call):
         """An indicator matrix: one logistic output unit per label."""
@@ -560,7 +665,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         if first_call:
             self.classes_ = np.arange(y.shape[1])
             self._output_unit = "bernoulli"
-        elif self._output_unit != "bernoulli" or y.shape[1] != len(self.classes_):
+        elif self._output_unit != "bernoulli" or y.shape[1] != self.classes_.shape[0]:
             raise ValueError(
                 f"y has {y.shape[1]} label columns, but the model was fitted "
                 f"on {len(self.classes_)} labels"
@@ -568,10 +673,24 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
             )
         return np.asarray(y, dtype=DTYPES[self.dtype])
 
-    def _validation_score(self, output, Y):
+    def _validation_score(self, output, Y, sample_weight=None):
+        xp = backend_of(output).xp
         if self._output_unit == "bernoulli":  # subset accuracy, as score gives
-            return float(np.mean(np.all((output > 0.5) == (Y > 0.5), axis=1)))
-        return float(np.mean(output.argmax(axis=1) == Y.argmax(axis=1)))
+            correct = xp.all((output > 0.5) == (Y > 0.5), axis=1)
+        else:
+            correct = xp.argmax(output, axis=1) == xp.argmax(Y, axis=1)
+        correct = xp.astype(correct, output.dtype)
+        if sample_weight is None:
+            return float(xp.mean(correct))
+        return float(xp.sum(correct * sample_weight) / xp.sum(sample_weight))
+
+    def _host_classes(self):
+        return _host(self.classes_)
+
+    def _place_targets(self, backend):
+        # Numeric labels live with the model (predict gathers them there).
+        if np.issubdtype(self.classes_.dtype, np.number):
+            self.classes_ = backend.asarray(self.classes_)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -587,7 +706,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
             Probability of each class, columns in the order of ``classes_``;
             for a multilabel model, each label's own probability.
         """
-        return self._forward(X)
+        return self._forward(X, method="predict_proba")
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -602,8 +721,10 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class.
         """
-        proba = self.predict_proba(X)
-        return np.log(np.clip(proba, np.finfo(proba.dtype).tiny, None))
+        proba = self._forward(X, method="predict_log_proba")
+        xp = backend_of(proba).xp
+        tiny = float(xp.finfo(proba.dtype).smallest_normal)
+        return xp.log(xp.clip(proba, tiny, None))
 
     def predict(self, X):
         """Most probable class of each row.
@@ -619,12 +740,17 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
             Predicted labels; for a model fitted on a multilabel indicator
             matrix, an indicator matrix (each label's probability above 0.5).
         """
-        proba = self.predict_proba(X)
+        proba = self._forward(X)
+        backend = backend_of(proba)
+        xp = backend.xp
         if self._output_unit == "bernoulli":
-            return (proba > 0.5).astype(int)
-        return self.classes_[proba.argmax(axis=1)]
+            return xp.astype(proba > 0.5, xp.int64)
+        best = xp.argmax(proba, axis=1)
+        if backend_of(self.classes_) is backend:
+            return xp.take(self.classes_, best, axis=0)
+        return self.classes_[backend.to_numpy(best)]  # labels NumPy holds
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of fine-tuning over ``(X, y)``.
 
         The first call pretrains the stack on ``X`` (``pretrain_epochs``
@@ -639,6 +765,12 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
             Training data.
         y : array-like of shape (n_samples,)
             Labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the losses of the head and of fine-tuning
+            (and in the early-stopping score): a weight of 2 counts as the
+            row given twice. Unsupervised pretraining leaves out the rows of
+            weight 0 and sees every other row once per epoch. None weighs
+            every row 1.
         classes : array-like of shape (n_classes,), default=None
             Every label that will ever appear; required on the first call
             when the first chunk lacks some labels.
@@ -648,7 +780,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         self : DBNClassifier
             The updated classifier.
         """
-        return super().partial_fit(X, y, classes=classes)
+        return super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -699,7 +831,7 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
     _output_unit = "gaussian"
     _multi_output = True
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch of fine-tuning over ``(X, y)``.
 
         The first call pretrains the stack on ``X`` (``pretrain_epochs``
@@ -715,37 +847,60 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the losses of the head and of fine-tuning
+            (and in the early-stopping score): a weight of 2 counts as the
+            row given twice. Unsupervised pretraining leaves out the rows of
+            weight 0 and sees every other row once per epoch. None weighs
+            every row 1.
 
         Returns
         -------
         self : DBNRegressor
             The updated regressor.
         """
-        return super().partial_fit(X, y)
+        return super().partial_fit(X, y, sample_weight=sample_weight)
 
-    def _encode_targets(self, y, first_call):
+    def _encode_targets(self, y, first_call, sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first_call:
             self._y_ndim = y.ndim
             # In float64: float32 targets near 1e18 overflow a float32 std.
-            self._y_mean = Y.mean(axis=0, dtype=np.float64)
-            scale = Y.std(axis=0, dtype=np.float64)
+            # With weights, their weighted mean and standard deviation.
+            self._y_mean = np.average(Y, axis=0, weights=sample_weight)
+            scale = np.sqrt(
+                np.average((Y - self._y_mean) ** 2, axis=0, weights=sample_weight)
+            )
             scale[scale == 0] = 1
             self._y_scale = scale
-        elif Y.shape[1] != self._y_mean.shape[0]:
+        mean, scale = _host(self._y_mean), _host(self._y_scale)
+        if Y.shape[1] != mean.shape[0]:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but the model was fitted with "
-                f"{self._y_mean.shape[0]}."
+                f"{mean.shape[0]}."
             )
-        return ((Y - self._y_mean) / self._y_scale).astype(DTYPES[self.dtype])
+        return ((Y - mean) / scale).astype(DTYPES[self.dtype])
+
+    def _place_targets(self, backend):
+        # Un-standardising runs where the predictions are.
+        self._y_mean = backend.asarray(self._y_mean)
+        self._y_scale = backend.asarray(self._y_scale)
 
     @staticmethod
-    def _validation_score(output, Y):
-        residual = ((Y - output) ** 2).sum(axis=0)
-        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
-        total[total == 0] = 1
-        return float(np.mean(1 - residual / total))
+    def _validation_score(output, Y, sample_weight=None):
+        # R^2 averaged over outputs, weighted as r2_score weights it.
+        xp = backend_of(output).xp
+        output, Y = xp.astype(output, xp.float64), xp.astype(Y, xp.float64)
+        if sample_weight is None:
+            w = xp.ones_like(Y[:, :1])
+        else:
+            w = xp.astype(sample_weight, xp.float64)[:, None]
+        residual = xp.sum(w * (Y - output) ** 2, axis=0)
+        mean = xp.sum(w * Y, axis=0) / xp.sum(w)
+        total = xp.sum(w * (Y - mean) ** 2, axis=0)
+        total = xp.where(total == 0, xp.ones_like(total), total)
+        return float(xp.mean(1 - residual / total))
 
     def predict(self, X):
         """Predicted targets.
@@ -762,10 +917,38 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         """
         # Targets are float64 in scikit-learn; the network's precision is an
         # implementation detail that should not leak into predictions.
-        Y = self._forward(X).astype(np.float64) * self._y_scale + self._y_mean
-        return Y.ravel() if self._y_ndim == 1 else Y
+        output = self._forward(X)
+        backend = backend_of(output)
+        mean, scale = self._y_mean, self._y_scale
+        Y = backend.xp.astype(output, mean.dtype) * scale + mean
+        return Y[:, 0] if self._y_ndim == 1 else Y
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _positive_rows(rows, sample_weight, X):
+    """The rows of ``rows`` (None: all) whose weight is positive (None: all).
+
+    ``sample_weight`` is the weights' NumPy copy; the rows come on ``X``'s
+    backend.
+    """
+    if sample_weight is None or sample_weight.all():
+        return rows
+    backend = backend_of(X)
+    positive = np.flatnonzero(sample_weight)
+    if rows is not None:
+        positive = np.intersect1d(backend.to_numpy(rows), positive)
+    return backend.asarray(positive)
+
+
+def _host(array):
+    """A NumPy view or copy of an array of any backend."""
+    return backend_of(array).to_numpy(array)
+
+
+def _to_backend(backend, *arrays):
+    """NumPy arrays (or None) moved to ``backend``'s device, once."""
+    return [None if a is None else backend.asarray(a) for a in arrays]

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
-from ._blas import axpy
+from ._backend import backend_of, dtype_name
 from ._network import (
     backward,
     forward,
@@ -22,6 +22,7 @@ from ._network import (
     l2_penalty,
     loss,
     predict,
+    total_weight,
     weight_gradient,
 )
 from ._units import get_unit, uniform
@@ -47,7 +48,7 @@ class SGD:
     def __init__(self, params, learning_rate, momentum=0.9):
         self.learning_rate = learning_rate
         self.momentum = momentum
-        self.velocities = [np.zeros_like(p) for p in params]
+        self.velocities = [_zeros_like(p) for p in params]
 
     def start_step(self):
         pass
@@ -55,14 +56,15 @@ class SGD:
     def layer_step(self, net, i, layer_input, delta, decay):
         lr, mu = self.learning_rate, self.momentum
         W, b = net.coefs[i], net.intercepts[i]
+        backend = backend_of(W)
         velocity = self.velocities[i]
         weight_gradient(layer_input, delta, velocity, alpha=-lr, beta=mu)
         if decay:
-            axpy(W, velocity, -lr * decay)
-        axpy(velocity, W, 1.0)
+            backend.axpy(W, velocity, -lr * decay)
+        backend.axpy(velocity, W, 1.0)
         bias_velocity = self.velocities[len(net.coefs) + i]
         bias_velocity *= mu
-        bias_velocity -= lr * delta.sum(axis=0)
+        bias_velocity -= lr * backend.xp.sum(delta, axis=0)
         b += bias_velocity
 
 
@@ -75,9 +77,9 @@ class Adam:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.first = [np.zeros_like(p) for p in params]
-        self.second = [np.zeros_like(p) for p in params]
-        self.grads = [np.empty_like(p) for p in params]
+        self.first = [_zeros_like(p) for p in params]
+        self.second = [_zeros_like(p) for p in params]
+        self.grads = [_zeros_like(p) for p in params]
 
     def start_step(self):
         self.t += 1
@@ -85,47 +87,55 @@ class Adam:
     def layer_step(self, net, i, layer_input, delta, decay):
         n_layers = len(net.coefs)
         W, b = net.coefs[i], net.intercepts[i]
+        backend = backend_of(W)
         grad = weight_gradient(layer_input, delta, self.grads[i])
         if decay:
-            axpy(W, grad, decay)
+            backend.axpy(W, grad, decay)
         self._update(W, i, grad)
         bias_grad = self.grads[n_layers + i]
-        np.sum(delta, axis=0, out=bias_grad)
+        backend.sum_rows(delta, out=bias_grad)
         self._update(b, n_layers + i, bias_grad)
 
     def _update(self, param, index, grad):
         """In-place Adam step; ``grad`` is used as scratch space."""
+        backend = backend_of(param)
         b1, b2 = self.beta_1, self.beta_2
-        step = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        step = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         m, v = self.first[index], self.second[index]
         m *= b1
-        axpy(grad, m, 1 - b1)
+        backend.axpy(grad, m, 1 - b1)
         v *= b2
-        np.multiply(grad, grad, out=grad)
-        axpy(grad, v, 1 - b2)
-        np.sqrt(v, out=grad)
+        grad *= grad
+        backend.axpy(grad, v, 1 - b2)
+        backend.assign_sqrt(grad, v)
         grad += self.epsilon
-        np.divide(m, grad, out=grad)
-        axpy(grad, param, -step)
+        backend.divide_into(m, grad)
+        backend.axpy(grad, param, -step)
 
 
-def train_step(net, X, Y, optimizer, *, alpha=0.0, dropout=0.0, rng=None):
+def train_step(net, X, Y, optimizer, *, weights=None, alpha=0.0, dropout=0.0, rng=None):
     """One mini-batch update of ``net``; returns the batch's data loss.
 
     Each layer is updated as soon as back-propagation has passed it, by the
     optimizer's fused ``layer_step``; the L2 term ``alpha / (2 * n_rows) *
-    ||W||^2`` enters the gradients but not the returned loss.
+    ||W||^2`` enters the gradients but not the returned loss. With
+    ``weights`` (one per row) the loss is their weighted mean and ``n_rows``
+    becomes the weights' sum (scikit-learn's MLP convention).
     """
     activations, masks = forward(net, X, dropout=dropout, rng=rng)
-    value = loss(activations[-1], Y, net.units[-1])
-    decay = alpha / X.shape[0]
+    value = loss(activations[-1], Y, net.units[-1], weights)
+    decay = alpha / total_weight(X.shape[0], weights)
     optimizer.start_step()
 
     def update(i, layer_input, delta):
         optimizer.layer_step(net, i, layer_input, delta, decay)
 
-    backward(net, activations, masks, Y, update)
+    backward(net, activations, masks, Y, update, weights)
     return value
+
+
+def _zeros_like(param):
+    return backend_of(param).zeros(param.shape, param.dtype)
 
 
 def make_optimizer(solver, params, learning_rate, momentum):
@@ -200,7 +210,9 @@ def continue_or_start(
     solver, its settings or the layers it trains (``scope``) changed since
     (``set_params`` between calls).
     """
-    settings = (scope, solver, learning_rate_init, momentum, schedule, horizon)
+    # (A model moved to another namespace or device starts a new state.)
+    backend = backend_of(params[0]).key
+    settings = (scope, solver, learning_rate_init, momentum, schedule, horizon, backend)
     if fresh or state is None or getattr(state, "settings", None) != settings:
         state = TrainingState(
             make_optimizer(solver, params, learning_rate_init, momentum),
@@ -271,6 +283,7 @@ def run_epochs(
     rows=None,
     warn_unconverged=True,
     input_noise=0.0,
+    weights=None,
     task=None,
 ):
     """Train ``net`` on ``(X, Y)`` for up to ``n_epochs`` epochs.
@@ -280,7 +293,10 @@ def run_epochs(
 
     With ``rows`` (an index array) only those rows of ``X`` and ``Y`` train.
     With ``input_noise`` each input value is set to 0 with that probability,
-    batch by batch (masking noise; the targets stay clean).
+    batch by batch (masking noise; the targets stay clean). With ``weights``
+    (one per row of ``X``) each batch's loss and gradients are weighted means
+    (see :func:`train_step`), the epoch's loss is the weighted mean over its
+    rows, and a batch whose weights are all zero makes no step.
 
     Parameters
     ----------
@@ -298,10 +314,20 @@ def run_epochs(
     n_run : int
         Number of epochs run.
     """
+    backend = backend_of(Y)
+    xp = backend.xp
     n_samples = count_rows(X, rows)
     batch_size = min(batch_size, n_samples)
-    X_batch = np.empty((batch_size, X.shape[1]), dtype=Y.dtype)
-    Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+    X_batch = backend.empty((batch_size, X.shape[1]), Y.dtype)
+    Y_batch = backend.empty((batch_size, Y.shape[1]), Y.dtype)
+    if weights is None:
+        epoch_weight = n_samples
+    else:
+        kept = weights if rows is None else xp.take(weights, rows, axis=0)
+        epoch_weight = float(xp.sum(kept))
+        w_batch = backend.empty((batch_size,), weights.dtype)
+    # The L2 term's divisor: a batch's rows, or its expected sum of weights.
+    penalty_rows = batch_size * epoch_weight / n_samples
     n_run = 0
     stopped = False
     call_losses = []  # this call's epochs: the reference for divergence
@@ -316,26 +342,34 @@ def run_epochs(
             total = 0.0
             # Overflow is reported below as divergence, with a useful message.
             with np.errstate(over="ignore", invalid="ignore"):
-                for batch in minibatches(n_samples, batch_size, rng, rows):
-                    xb = load_batch(X, batch, X_batch[: len(batch)])
+                for batch in minibatches(n_samples, batch_size, rng, rows, backend):
+                    n_rows = batch.shape[0]
+                    wb = None
+                    if weights is not None:
+                        wb = backend.take(weights, batch, w_batch[:n_rows])
+                        if not bool(xp.any(wb)):
+                            continue
+                    xb = load_batch(X, batch, X_batch[:n_rows, ...])
                     if input_noise:
-                        mask = uniform(rng, np.empty_like(xb))
-                        xb[mask < input_noise] = 0
-                    yb = np.take(Y, batch, axis=0, out=Y_batch[: len(batch)])
+                        # Masking noise: each value kept with 1 - input_noise.
+                        keep = uniform(rng, backend.empty(xb.shape, xb.dtype))
+                        xb *= backend.greater_equal_(keep, input_noise)
+                    yb = backend.take(Y, batch, Y_batch[:n_rows, ...])
                     value = train_step(
                         net,
                         xb,
                         yb,
                         state.optimizer,
+                        weights=wb,
                         alpha=alpha,
                         dropout=dropout,
                         rng=rng,
                     )
-                    total += value * len(batch)
+                    total += value * total_weight(n_rows, wb)
             # The L2 term at the epoch's final weights (computing it per batch
             # would cost a sweep over every weight each step).
             with np.errstate(over="ignore", invalid="ignore"):
-                epoch_loss = total / n_samples + l2_penalty(net, alpha, batch_size)
+                epoch_loss = total / epoch_weight + l2_penalty(net, alpha, penalty_rows)
             check_training_progress(
                 epoch_loss,
                 call_losses,
@@ -374,11 +408,15 @@ def run_epochs(
         )
     if validation is None:
         # (With a validation set the best epoch's weights are kept.)
-        _warn_if_worse_than_constant(net, Y, call_losses, label, state.optimizer)
+        _warn_if_worse_than_constant(
+            net, Y, call_losses, label, state.optimizer, weights
+        )
     return n_run
 
 
-def _warn_if_worse_than_constant(net, Y, loss_curve, label, optimizer, max_rows=2000):
+def _warn_if_worse_than_constant(
+    net, Y, loss_curve, label, optimizer, weights=None, max_rows=2000
+):
     """Warn when training made the loss worse and ended above a constant model's.
 
     ``loss_curve`` holds this call's epochs. The constant is the best output
@@ -389,12 +427,21 @@ def _warn_if_worse_than_constant(net, Y, loss_curve, label, optimizer, max_rows=
     """
     if len(loss_curve) < 2 or loss_curve[-1] <= loss_curve[0]:
         return
-    Y = Y[:max_rows]
+    xp = backend_of(Y).xp
+    Y = Y[:max_rows, ...]
+    if weights is not None:
+        weights = weights[:max_rows]
+        if not bool(xp.any(weights)):
+            return
     unit = get_unit(net.units[-1])
-    if unit.range_problem(float(Y.min()), float(Y.max())) is not None:
+    if unit.range_problem(float(xp.min(Y)), float(xp.max(Y))) is not None:
         return
-    constant = np.broadcast_to(Y.mean(axis=0), Y.shape)
-    constant_loss = unit.loss(constant, Y)
+    if weights is None:
+        mean = xp.mean(Y, axis=0)
+    else:
+        mean = xp.sum(weights[:, None] * Y, axis=0) / xp.sum(weights)
+    constant = mean[None, :] + xp.zeros_like(Y)
+    constant_loss = unit.loss(constant, Y, weights)
     if loss_curve[-1] > constant_loss:
         advice = "Lower learning_rate_init"
         if isinstance(optimizer, SGD):
@@ -422,6 +469,7 @@ def fit_lbfgs(
     label="output layer",
     learning_rate_name="alpha",
     rows=None,
+    weights=None,
     task=None,
 ):
     """Fit ``net`` on all of ``(X, Y)`` at once with L-BFGS.
@@ -437,7 +485,10 @@ def fit_lbfgs(
     the whole data as the batch).
 
     With ``loss_curve`` (a list) the loss after each iteration is appended
-    to it. Each iteration is reported to ``task`` as an epoch.
+    to it. Each iteration is reported to ``task`` as an epoch. With
+    ``weights`` (one per row of ``X``) the loss is the weighted mean, and
+    the L2 term's divisor is scaled by the mean weight (with
+    ``batch_size=None``, the weights' sum).
 
     Returns
     -------
@@ -449,15 +500,25 @@ def fit_lbfgs(
         Whether L-BFGS met its tolerance within ``max_iter`` iterations.
     """
     params = net.params
-    shapes = [p.shape for p in params]
-    sizes = [p.size for p in params]
+    backend = backend_of(params[0])
+    shapes = [tuple(p.shape) for p in params]
+    sizes = [math.prod(shape) for shape in shapes]
     n_samples = count_rows(X, rows)
     penalty_rows = n_samples if batch_size is None else min(batch_size, n_samples)
+    if weights is None:
+        total_weights = n_samples
+    else:
+        kept = weights if rows is None else backend.xp.take(weights, rows, axis=0)
+        total_weights = float(backend.xp.sum(kept))
+        penalty_rows *= total_weights / n_samples
 
+    # L-BFGS runs in scipy, on the host: on another backend, each iteration
+    # moves the parameters and their gradient (not the data) across.
     def unpack(theta):
         offset = 0
         for param, shape, size in zip(params, shapes, sizes):
-            param[...] = theta[offset : offset + size].reshape(shape)
+            values = theta[offset : offset + size].reshape(shape)
+            param[...] = backend.asarray(values.astype(dtype_name(param.dtype)))
             offset += size
 
     def loss_and_grad(theta):
@@ -466,20 +527,31 @@ def fit_lbfgs(
         grads = [np.zeros(shape, dtype=np.float64) for shape in shapes]
         for start in range(0, n_samples, chunk_size):
             stop = min(start + chunk_size, n_samples)
+            chunk_weights = None
+            if weights is not None:
+                chunk_weights = take_rows(weights, start, stop, rows)
+                if not bool(backend.xp.any(chunk_weights)):
+                    continue
             value, chunk_grads = forward_backward(
-                net, take_rows(X, start, stop, rows), take_rows(Y, start, stop, rows)
+                net,
+                take_rows(X, start, stop, rows),
+                take_rows(Y, start, stop, rows),
+                weights=chunk_weights,
             )
-            weight = (stop - start) / n_samples
+            weight = total_weight(stop - start, chunk_weights) / total_weights
             total += value * weight
             for grad, chunk_grad in zip(grads, chunk_grads):
-                grad += chunk_grad * weight
+                grad += backend.to_numpy(chunk_grad) * weight
         if alpha:
             for W, grad in zip(net.coefs, grads):
+                W = backend.to_numpy(W)
                 total += 0.5 * alpha / penalty_rows * float(np.vdot(W, W))
                 grad += (alpha / penalty_rows) * W
         return total, np.concatenate([g.ravel() for g in grads])
 
-    theta0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+    theta0 = np.concatenate([backend.to_numpy(p).ravel() for p in params]).astype(
+        np.float64
+    )
     history = [] if loss_curve is None else loss_curve
     best = {"fun": np.inf, "x": theta0}
 
@@ -534,6 +606,7 @@ def run_lbfgs(
     verbose,
     label,
     rows=None,
+    weights=None,
     task=None,
 ):
     """The ``"lbfgs"`` solver: full-batch fine-tuning, recorded in ``state``."""
@@ -542,6 +615,7 @@ def run_lbfgs(
         X,
         Y,
         rows=rows,
+        weights=weights,
         alpha=alpha,
         batch_size=batch_size,
         max_iter=max_iter,
@@ -580,6 +654,7 @@ def fine_tune_network(net, X, Y, state, *, solver, n_epochs, **epoch_options):
             verbose=epoch_options.get("verbose", 0),
             label=epoch_options.get("label", "fine-tuning"),
             rows=epoch_options.get("rows"),
+            weights=epoch_options.get("weights"),
             task=epoch_options.get("task"),
         )
     return run_epochs(net, X, Y, state, n_epochs=n_epochs, **epoch_options)

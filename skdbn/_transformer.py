@@ -5,6 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._backend import backend_of
 from ._base import (
     FINE_TUNING_CONSTRAINTS,
     PRETRAINING_CONSTRAINTS,
@@ -16,10 +17,11 @@ from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
-from ._utils import make_generator, restore_on_error
+from ._utils import count_rows, gather, make_generator, restore_on_error
 from ._validation import (
     check_activations,
     check_finite_output,
+    check_same_backend,
     check_sampling_params,
     per_layer,
 )
@@ -219,14 +221,15 @@ class DBNTransformer(
             The fitted transformer.
         """
         X = self._validate_X(X, reset=True, fitting=True)
-        self._rng = make_generator(self.random_state)
+        backend = backend_of(X)
+        self._rng = make_generator(self.random_state, backend)
         self._record_structure()
         validation = rows = None
         if self.fine_tune and self.early_stopping:
             # Training reads its rows of X in place; the held-out ones are
             # copied.
-            rows, val_rows = self._validation_rows(X.shape[0])
-            X_val = X[val_rows]
+            rows, val_rows = map(backend.asarray, self._validation_rows(X.shape[0]))
+            X_val = gather(X, val_rows)
             X_val_dense = X_val.toarray() if hasattr(X_val, "toarray") else X_val
             validation = (X_val, X_val_dense, self._validation_score)
         fine_tune = self.fine_tune == "autoencoder"
@@ -278,9 +281,9 @@ class DBNTransformer(
         first_call = not hasattr(self, "rbms_")
         if not first_call:
             self._check_structure_unchanged("partial_fit")
-        X = self._validate_X(X, reset=first_call, fitting=True)
+        X = self._validate_X(X, reset=first_call, fitting=True, method="partial_fit")
         if first_call:
-            self._rng = make_generator(self.random_state)
+            self._rng = make_generator(self.random_state, backend_of(X))
             self._record_structure()
             self.loss_curve_ = []
             self.validation_scores_ = None
@@ -335,7 +338,7 @@ class DBNTransformer(
             Top-layer activations.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False)
+        X = self._validate_X(X, reset=False, fitting=False, method="transform")
         return check_finite_output(predict(self._encoder(), X), self.coefs_[0].dtype)
 
     def inverse_transform(self, X):
@@ -352,6 +355,7 @@ class DBNTransformer(
             Reconstructed data (visible means).
         """
         check_is_fitted(self)
+        check_same_backend(X, self.coefs_[0], self, "inverse_transform")
         n_codes = self.coefs_[len(self.rbms_)].shape[0]
         dtype = self.coefs_[0].dtype
         H = check_activations(X, n_codes, dtype, "top-layer activations")
@@ -377,11 +381,12 @@ class DBNTransformer(
             Minus the mean squared reconstruction error per row.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False)
+        X = self._validate_X(X, reset=False, fitting=False, method="score")
         reconstruction = predict(self._autoencoder(), X)
         check_finite_output(reconstruction, reconstruction.dtype)
         X = X.toarray() if hasattr(X, "toarray") else X
-        return self._validation_score(reconstruction, X.astype(reconstruction.dtype))
+        X = backend_of(reconstruction).xp.astype(X, reconstruction.dtype)
+        return self._validation_score(reconstruction, X)
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
         """Draw data from the pretrained generative model.
@@ -482,7 +487,8 @@ class DBNTransformer(
 
     @staticmethod
     def _validation_score(output, X):
-        return -float(np.mean(np.sum((X - output) ** 2, axis=1)))
+        xp = backend_of(output).xp
+        return -float(xp.mean(xp.sum((X - output) ** 2, axis=1)))
 
     def _structure(self):
         return {**super()._structure(), "fine_tune": self.fine_tune}
@@ -495,10 +501,11 @@ class DBNTransformer(
             "fine-tuning", n_subtasks=None if self.solver == "lbfgs" else n_epochs
         )
         stage.fitted_attributes = lambda: {
-            "coefs_": [c.copy() for c in self.coefs_],
-            "intercepts_": [b.copy() for b in self.intercepts_],
+            "coefs_": [backend_of(c).copy(c) for c in self.coefs_],
+            "intercepts_": [backend_of(b).copy(b) for b in self.intercepts_],
         }
         net = self._autoencoder()
+        self._rng = backend_of(net.coefs[0]).adopt_rng(self._rng)
         state = self._training_state(net, "autoencoder", fresh=check_convergence)
         # The history is written into the fitted attributes epoch by epoch.
         state.loss_curve = self.loss_curve_
@@ -511,7 +518,7 @@ class DBNTransformer(
             state,
             solver=self.solver,
             n_epochs=n_epochs,
-            batch_size=self._batch_size(X.shape[0] if rows is None else len(rows)),
+            batch_size=self._batch_size(count_rows(X, rows)),
             rows=rows,
             rng=self._rng,
             alpha=self.alpha,

@@ -10,72 +10,52 @@ range it models.
 Every method that takes a pre-activation ``pre`` also has a ``*_scaled``
 form taking ``input_scale * pre``: a matrix product applies that factor for
 free through its ``alpha``, which saves the logistic function a pass (it is
-computed as ``0.5 * tanh(0.5 * x) + 0.5``).
+computed on NumPy as ``0.5 * tanh(0.5 * x) + 0.5``).
 """
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import log_ndtr
 
-from ._blas import gemm
+from ._backend import NUMPY, backend_of
 
 
 def logistic_inplace(x):
-    """Logistic function computed in place through tanh.
-
-    ``0.5 * tanh(0.5 * x) + 0.5`` is the logistic function exactly, never
-    overflows and runs several times faster than ``scipy.special.expit`` on
-    float32 arrays.
-    """
+    """Logistic function computed in place (see
+    :meth:`skdbn._backend.NumpyBackend.logistic_of_half_`)."""
     x *= 0.5
     return _logistic_of_half(x)
 
 
 def _logistic_of_half(half_x):
     """The logistic function of ``x``, in place, given ``0.5 * x``."""
-    np.tanh(half_x, out=half_x)
-    half_x *= 0.5
-    half_x += 0.5
-    return half_x
+    return backend_of(half_x).logistic_of_half_(half_x)
 
 
 def uniform(rng, out):
     """Fill ``out`` with uniform numbers in [0, 1) drawn from ``rng``.
 
-    For float32 the generator's raw 64-bit words are split into two 32-bit
-    ones whose top 23 bits become the mantissa of a float in [1, 2), minus 1:
-    faster than ``rng.random(dtype=np.float32)``, which fetches
-    its numbers one function call at a time. Other dtypes use
-    ``rng.random``.
+    ``rng`` is a generator of ``out``'s backend (see
+    :meth:`skdbn._backend.NumpyBackend.make_rng`).
     """
-    if not out.flags.c_contiguous:  # a view, e.g. some columns of a buffer
-        out[...] = uniform(rng, np.empty(out.shape, dtype=out.dtype))
-        return out
-    if out.dtype != np.float32:
-        return rng.random(dtype=out.dtype, out=out)
-    bits = out.reshape(-1).view(np.uint32)
-    raw = rng.bit_generator.random_raw((bits.size + 1) // 2)
-    np.right_shift(raw.view(np.uint32)[: bits.size], 9, out=bits)
-    np.bitwise_or(bits, 0x3F800000, out=bits)  # exponent of 1.0
-    out -= 1
-    return out
+    return backend_of(out).uniform_(rng, out)
 
 
 def standard_normal(rng, out):
     """Fill ``out`` with standard normal numbers drawn from ``rng``."""
-    if not out.flags.c_contiguous:  # a view, e.g. some columns of a buffer
-        out[...] = rng.standard_normal(out.shape, dtype=out.dtype)
-        return out
-    return rng.standard_normal(dtype=out.dtype, out=out)
+    return backend_of(out).normal_(rng, out)
 
 
 def softplus(x):
     """``log(1 + exp(x))`` without overflow."""
-    return np.logaddexp(0, x)
+    return backend_of(x).softplus(x)
 
 
 def _row_sum_of_squares(x):
-    return np.einsum("ij,ij->i", x, x)
+    return backend_of(x).row_sum_of_squares(x)
+
+
+def _namespace(x):
+    return backend_of(x).xp
 
 
 class Unit:
@@ -114,9 +94,10 @@ class Unit:
 
     def sample(self, pre, rng, out=None):
         """A sample of each unit given its pre-activation (``pre`` is kept)."""
-        scaled = self._scaled(pre.copy())
+        backend = backend_of(pre)
+        scaled = self._scaled(backend.copy(pre))
         if out is None:
-            out = np.empty_like(pre)
+            out = backend.empty(pre.shape, pre.dtype)
         self.activate_and_sample_scaled(scaled, rng, out)
         return out
 
@@ -140,8 +121,20 @@ class Unit:
         """
         raise NotImplementedError(f"{self.name} units have no free energy")
 
-    def loss(self, output, Y):
-        """Mean over rows of this output layer's loss summed over outputs."""
+    def loss(self, output, Y, weights=None):
+        """Mean over rows of this output layer's loss summed over outputs.
+
+        With ``weights`` (one per row), the weighted mean
+        ``sum_i w_i * loss_i / sum_i w_i``.
+        """
+        xp = _namespace(output)
+        terms = self.loss_terms(output, Y)
+        if weights is None:
+            return float(xp.sum(terms)) / output.shape[0]
+        return float(weights @ xp.sum(terms, axis=1)) / float(xp.sum(weights))
+
+    def loss_terms(self, output, Y):
+        """This output layer's loss of each output of each row."""
         raise ValueError(f"no loss is defined for {self.name!r} output units")
 
     # What a visible layer of these units needs.
@@ -189,9 +182,7 @@ class BernoulliUnit(Unit):
 
     def activate_and_sample_scaled(self, scaled, rng, out):
         mean = self.activate_scaled(scaled)
-        uniform(rng, out)
-        np.less(out, mean, out=out)  # writes 0.0/1.0 in the float buffer
-        return out
+        return backend_of(out).bernoulli_(rng, mean, out)  # 0.0/1.0 floats
 
     def scale_by_derivative(self, delta, activation):
         delta *= activation
@@ -200,26 +191,28 @@ class BernoulliUnit(Unit):
 
     def free_energy_term(self, pre):
         # -log sum_h exp(h * pre) over h in {0, 1}
-        return -softplus(pre).sum(axis=1)
+        return -_namespace(pre).sum(softplus(pre), axis=1)
 
-    def loss(self, output, Y):
-        eps = np.finfo(output.dtype).eps
-        p = np.clip(output, eps, 1 - eps)
-        return -float(np.sum(Y * np.log(p) + (1 - Y) * np.log1p(-p))) / len(output)
+    def loss_terms(self, output, Y):
+        xp = _namespace(output)
+        eps = float(xp.finfo(output.dtype).eps)
+        p = xp.clip(output, eps, 1 - eps)
+        return -(Y * xp.log(p) + (1 - Y) * xp.log1p(-p))
 
     def visible_energy(self, V, b_v):
         return -(V @ b_v)
 
     def initial_visible_bias(self, column_means):
         # Hinton's practical guide §8: log(p / (1 - p)) of the data.
-        p = np.clip(column_means, 1e-3, 1 - 1e-3)
-        return np.log(p / (1 - p))
+        xp = _namespace(column_means)
+        p = xp.clip(column_means, 1e-3, 1 - 1e-3)
+        return xp.log(p / (1 - p))
 
     def untrainable(self, values, low, high):
         if low < -self.ANY_BEYOND or high > 1 + self.ANY_BEYOND:
             return "Values this far from [0, 1] cannot be trained on."
-        if (low < -self.COUNTS_BEYOND or high > 1 + self.COUNTS_BEYOND) and (
-            np.array_equal(values, np.trunc(values))
+        if (low < -self.COUNTS_BEYOND or high > 1 + self.COUNTS_BEYOND) and bool(
+            _namespace(values).all(values == _namespace(values).trunc(values))
         ):
             return (
                 "These whole numbers look like raw counts or pixel intensities, "
@@ -265,9 +258,11 @@ class GaussianUnit(Unit):
         # sqrt(2 pi) exp(pre**2 / 2), without the constant.
         return -0.5 * _row_sum_of_squares(pre)
 
-    def loss(self, output, Y):
+    def loss_terms(self, output, Y):
         diff = output - Y
-        return 0.5 * float(np.vdot(diff, diff)) / len(output)
+        diff *= diff
+        diff *= 0.5
+        return diff
 
     def visible_energy(self, V, b_v):
         return 0.5 * _row_sum_of_squares(V - b_v)
@@ -289,26 +284,31 @@ class ReLUUnit(Unit):
     name = "relu"
 
     def activate_scaled(self, scaled):
-        return np.maximum(scaled, 0, out=scaled)
+        return backend_of(scaled).clip_min_(scaled, 0)
 
     def activate_and_sample_scaled(self, scaled, rng, out):
+        backend = backend_of(out)
         standard_normal(rng, out)
-        std = logistic_inplace(scaled.copy())  # noise variance sigmoid(x)
-        np.sqrt(std, out=std)
+        std = logistic_inplace(backend.copy(scaled))  # noise variance sigmoid(x)
+        backend.sqrt_(std)
         out *= std
         out += scaled
-        np.maximum(out, 0, out=out)
+        backend.clip_min_(out, 0)
         self.activate_scaled(scaled)
         return out
 
     def scale_by_derivative(self, delta, activation):
-        delta *= activation > 0
+        delta *= _namespace(delta).astype(activation > 0, delta.dtype)
         return delta
 
     def free_energy_term(self, pre):
         # -log of the integral over h >= 0 of exp(h * pre - h**2 / 2), which
         # is sqrt(2 pi) exp(pre**2 / 2) Phi(pre), without the constant.
-        return -(0.5 * _row_sum_of_squares(pre) + log_ndtr(pre).sum(axis=1))
+        backend = backend_of(pre)
+        return -(
+            0.5 * _row_sum_of_squares(pre)
+            + backend.xp.sum(backend.log_ndtr(pre), axis=1)
+        )
 
 
 class SoftmaxUnit(Unit):
@@ -324,19 +324,23 @@ class SoftmaxUnit(Unit):
     bounded = True
 
     def activate_scaled(self, scaled):
-        scaled -= scaled.max(axis=1, keepdims=True)
-        np.exp(scaled, out=scaled)
-        scaled /= scaled.sum(axis=1, keepdims=True)
+        backend = backend_of(scaled)
+        scaled -= backend.xp.max(scaled, axis=1, keepdims=True)
+        backend.exp_(scaled)
+        scaled /= backend.xp.sum(scaled, axis=1, keepdims=True)
         return scaled
 
     def activate_and_sample_scaled(self, scaled, rng, out):
+        backend = backend_of(out)
+        xp = backend.xp
         mean = self.activate_scaled(scaled)
-        u = uniform(rng, np.empty((len(mean), 1), dtype=mean.dtype))
+        u = uniform(rng, backend.empty((mean.shape[0], 1), mean.dtype))
         # The chosen unit is the first whose cumulative probability passes u.
-        chosen = (np.cumsum(mean, axis=1) < u).sum(axis=1)
-        np.minimum(chosen, mean.shape[1] - 1, out=chosen)  # rounding at the top
-        out[...] = 0
-        out[np.arange(len(out)), chosen] = 1
+        passed = xp.cumulative_sum(mean, axis=1) < u
+        chosen = xp.sum(xp.astype(passed, xp.int64), axis=1)
+        chosen = xp.clip(chosen, None, mean.shape[1] - 1)  # rounding at the top
+        columns = xp.arange(mean.shape[1], device=backend.device)
+        out[...] = xp.astype(columns[None, :] == chosen[:, None], out.dtype)
         return out
 
     def visible_energy(self, V, b_v):
@@ -344,11 +348,13 @@ class SoftmaxUnit(Unit):
 
     def initial_visible_bias(self, column_means):
         # log of each label's frequency: the softmax of the biases alone.
-        return np.log(np.clip(column_means, 1e-3, None))
+        xp = _namespace(column_means)
+        return xp.log(xp.clip(column_means, 1e-3, None))
 
-    def loss(self, output, Y):
-        eps = np.finfo(output.dtype).eps
-        return -float(np.sum(Y * np.log(np.clip(output, eps, None)))) / len(output)
+    def loss_terms(self, output, Y):
+        xp = _namespace(output)
+        eps = float(xp.finfo(output.dtype).eps)
+        return -(Y * xp.log(xp.clip(output, eps, None)))
 
 
 class LabelJoinedUnit(Unit):
@@ -405,7 +411,7 @@ class LabelJoinedUnit(Unit):
 
     def initial_visible_bias(self, column_means):
         k = self.n_labels
-        return np.concatenate(
+        return _namespace(column_means).concat(
             [
                 self.labels.initial_visible_bias(column_means[:k]),
                 self.features.initial_visible_bias(column_means[k:]),
@@ -462,14 +468,15 @@ def auto_learning_rate(visible_unit, hidden_unit):
     )
 
 
-def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype):
+def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype, backend=NUMPY):
     """Weights drawn as scikit-learn's ``MLPClassifier`` draws them.
 
     Uniform in ``+-sqrt(factor / (fan_in + fan_out))``, the factor being
-    ``unit``'s :attr:`Unit.glorot_factor` (Glorot & Bengio, 2010).
+    ``unit``'s :attr:`Unit.glorot_factor` (Glorot & Bengio, 2010); on
+    ``backend``, from its generator ``rng``.
     """
-    bound = np.sqrt(get_unit(unit).glorot_factor / (fan_in + fan_out))
-    return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
+    bound = float(np.sqrt(get_unit(unit).glorot_factor / (fan_in + fan_out)))
+    return backend.random_uniform(rng, -bound, bound, shape, dtype)
 
 
 def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
@@ -484,13 +491,14 @@ def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
     unit = get_unit(unit)
     if out is None:
         n_out = W.shape[0] if trans_b else W.shape[1]
-        out = np.empty((A.shape[0], n_out), dtype=W.dtype)
+        out = backend_of(W).empty((A.shape[0], n_out), W.dtype)
     scale = unit.input_scale
     if sp.issparse(A):
         out[...] = A @ (W.T if trans_b else W)
         out += b
         out *= scale
     else:
-        np.multiply(b, scale, out=out)
-        gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
+        backend = backend_of(W)
+        backend.fill_scaled(out, b, scale)
+        backend.gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
     return unit.activate_scaled(out)

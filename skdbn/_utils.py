@@ -7,17 +7,20 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ._backend import NUMPY, backend_of
 from ._progress import CALLBACK_ATTRIBUTES
 
 
-def make_generator(random_state):
-    """Turn an sklearn ``random_state`` into a fast ``numpy.random.Generator``.
+def make_generator(random_state, backend=NUMPY):
+    """Turn an sklearn ``random_state`` into a generator of ``backend``.
 
-    An int gives the same stream every time; a ``RandomState`` instance is
-    advanced, as scikit-learn estimators do.
+    On NumPy a fast ``numpy.random.Generator``; on PyTorch a generator on
+    the tensors' device (see :mod:`skdbn._backend`). An int gives the same
+    stream every time; a ``RandomState`` instance is advanced, as
+    scikit-learn estimators do.
     """
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return np.random.default_rng(seed)
+    return backend.make_rng(seed)
 
 
 def child_seed(rng):
@@ -25,22 +28,29 @@ def child_seed(rng):
     return int(rng.integers(np.iinfo(np.int32).max))
 
 
-def minibatches(n_samples, batch_size, rng=None, rows=None):
+def minibatches(n_samples, batch_size, rng=None, rows=None, backend=NUMPY):
     """Index arrays of one epoch's mini-batches, shuffled when ``rng`` is given.
 
     With ``rows`` (an index array) the batches cover those rows only, and
     ``n_samples`` is ignored: training on a subset of an array without
-    copying it. Indices within a batch are sorted so that gathering the rows
-    walks memory forwards.
+    copying it. On NumPy, indices within a batch are sorted so that
+    gathering the rows walks memory forwards. The index arrays live on
+    ``backend``'s device (``rng`` is its generator).
     """
     if rows is not None:
-        n_samples = len(rows)
-    order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
-    if rows is not None:
-        order = np.asarray(rows)[order]
-    batch_size = max(1, min(batch_size, n_samples))
-    batches = [order[i : i + batch_size] for i in range(0, n_samples, batch_size)]
+        n_samples = rows.shape[0]
     if rng is not None:
+        order = backend.permutation(rng, n_samples)
+    else:
+        order = backend.xp.arange(n_samples, device=backend.device)
+    if rows is not None:
+        order = backend.xp.take(rows, order, axis=0)
+    batch_size = max(1, min(batch_size, n_samples))
+    batches = [
+        order[i : min(i + batch_size, n_samples)]
+        for i in range(0, n_samples, batch_size)
+    ]
+    if rng is not None and backend.is_numpy:
         for batch in batches:
             batch.sort()
     return batches
@@ -48,12 +58,25 @@ def minibatches(n_samples, batch_size, rng=None, rows=None):
 
 def count_rows(X, rows=None):
     """The number of rows of ``X``, or of the subset ``rows`` of it."""
-    return X.shape[0] if rows is None else len(rows)
+    return X.shape[0] if rows is None else rows.shape[0]
 
 
 def take_rows(X, start, stop, rows=None):
     """Rows ``start:stop`` of ``X``, or of its subset ``rows`` (a copy then)."""
-    return X[start:stop] if rows is None else X[np.asarray(rows[start:stop])]
+    stop = min(stop, count_rows(X, rows))  # (the Array API has no clipping)
+    if rows is None:
+        return X[start:stop, ...] if X.ndim > 1 else X[start:stop]
+    index = rows[start:stop]
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X[np.asarray(index)]
+    return backend_of(X).xp.take(X, index, axis=0)
+
+
+def gather(X, rows):
+    """The rows ``rows`` of ``X`` (an index array of ``X``'s backend), copied."""
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X[rows]
+    return backend_of(X).xp.take(X, rows, axis=0)
 
 
 def load_batch(X, rows, out):
@@ -61,7 +84,7 @@ def load_batch(X, rows, out):
     if sp.issparse(X):
         out[...] = X[rows].toarray()
     else:
-        np.take(X, rows, axis=0, out=out)
+        backend_of(X).take(X, rows, out)
     return out
 
 

@@ -1,5 +1,6 @@
 """Input, parameter and training checks shared by every estimator."""
 
+import math
 import os
 import sys
 import warnings
@@ -10,8 +11,9 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.utils._param_validation import InvalidParameterError, make_constraint
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
 
+from ._backend import NUMPY, backend_of, dtype_name, namespace_backend
 from ._units import get_unit
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -75,18 +77,19 @@ def check_visible_range(X, visible_unit, *, fitting):
     estimators ask ``validate_data`` not to make its own pass for NaN.
     """
     values = X.data if sp.issparse(X) else X
-    if values.size == 0:
+    if math.prod(values.shape) == 0:
         return
+    xp = backend_of(values).xp
     with np.errstate(invalid="ignore"):
-        low, high = np.min(values), np.max(values)
+        low, high = float(xp.min(values)), float(xp.max(values))
     if sp.issparse(X) and values.size < X.shape[0] * X.shape[1]:
         low, high = min(low, 0), max(high, 0)  # the implicit zeros
-    if np.isnan(low) or np.isnan(high):
+    if math.isnan(low) or math.isnan(high):
         raise ValueError(
             "Input X contains NaN. Impute or drop the missing values first, "
             "for instance with sklearn.impute.SimpleImputer."
         )
-    if np.isinf(low) or np.isinf(high):
+    if math.isinf(low) or math.isinf(high):
         raise ValueError(
             "Input X contains infinity or a value too large for its dtype. "
             "Remove or clip those values first."
@@ -103,7 +106,36 @@ def check_visible_range(X, visible_unit, *, fitting):
     warn(problem + " Fitting goes on with the values as they are.", DataRangeWarning)
 
 
-def validate_visible_data(estimator, X, *, reset, fitting):
+def input_backend(X):
+    """The backend ``X`` computes on: its namespace's under scikit-learn's
+    ``array_api_dispatch``, NumPy's otherwise (and for sparse matrices)."""
+    if not sklearn.get_config()["array_api_dispatch"] or sp.issparse(X):
+        return NUMPY
+    return namespace_backend(X)
+
+
+def check_same_backend(X, fitted, estimator, method):
+    """Refuse input from another namespace or device than the fitted arrays'.
+
+    As scikit-learn's estimators do under ``array_api_dispatch``: nothing is
+    copied between devices behind the user's back.
+    """
+    fitted_backend, input = backend_of(fitted), input_backend(X)
+    if fitted_backend is input or (fitted_backend.is_numpy and input.is_numpy):
+        return
+    where = lambda b: "NumPy" if b.is_numpy else f"{b.xp.__name__} on {b.device}"  # noqa: E731
+    # (Worded as scikit-learn's own check_same_namespace words it.)
+    raise ValueError(
+        f"Inputs passed to {type(estimator).__name__}.{method}() must use the "
+        "same namespace and the same device as those passed to fit(): the "
+        f"model was fitted on {where(fitted_backend)}, the data are on "
+        f"{where(input)} (another namespace than NumPy's needs "
+        "array_api_dispatch=True). You can move the model with "
+        "sklearn.utils._array_api.move_estimator_to(model, xp, device)."
+    )
+
+
+def validate_visible_data(estimator, X, *, reset, fitting, fitted=None, method=None):
     """``validate_data`` for data entering the visible layer, plus its checks.
 
     Fitting converts the data to the estimator's dtype, in row-major order
@@ -111,25 +143,36 @@ def validate_visible_data(estimator, X, *, reset, fitting):
     row is a strided gather, many times slower). Prediction paths keep any
     real dtype (uint8 images stay uint8): the network converts them block
     by block, so memory does not grow with a float copy of the whole input.
+    Under ``array_api_dispatch`` the data stay in their namespace and on
+    their device; with ``fitted`` (a fitted array) they must be those of the
+    model.
     """
+    backend = input_backend(X)
     X = validate_data(
         estimator,
         X,
         accept_sparse="csr",
-        dtype=DTYPES[estimator.dtype] if fitting else "numeric",
-        order="C" if fitting else None,
+        dtype=backend.dtype(estimator.dtype) if fitting else "numeric",
+        order="C" if fitting and backend.is_numpy else None,
         ensure_all_finite=False,  # check_visible_range does it in one pass
         reset=reset,
     )
-    if X.dtype == bool:
-        X = X.astype(np.uint8)
+    if fitted is not None:
+        check_same_backend(X, fitted, estimator, method)
+    if X.dtype == backend.xp.bool:
+        X = (
+            X.astype(np.uint8)
+            if backend.is_numpy
+            else backend.xp.astype(X, backend.xp.uint8)
+        )
     check_visible_range(X, estimator.visible_unit, fitting=fitting)
     return X
 
 
 def check_activations(H, n_expected, dtype, what):
     """Validate ``inverse_transform`` input: ``n_expected`` columns of ``what``."""
-    H = check_array(H, dtype=dtype)
+    backend = input_backend(H)
+    H = check_array(H, dtype=backend.dtype(dtype_name(dtype)))
     if H.shape[1] != n_expected:
         raise ValueError(
             f"X has {H.shape[1]} features, but inverse_transform expects "
@@ -140,7 +183,7 @@ def check_activations(H, n_expected, dtype, what):
 
 def check_finite_samples(samples):
     """Refuse to return a Gibbs chain that has run off to infinity."""
-    if not np.all(np.isfinite(samples)):
+    if not all_finite(samples):
         raise ValueError(
             "The Gibbs chain diverged: this model has no stationary "
             "distribution to sample (Gaussian visible and hidden units whose "
@@ -152,9 +195,9 @@ def check_finite_samples(samples):
 
 def check_finite_output(out, dtype):
     """Refuse to return non-finite output computed from finite input."""
-    if not np.all(np.isfinite(out)):
+    if not all_finite(out):
         raise ValueError(
-            f"The input's values are too large for a {np.dtype(dtype).name} "
+            f"The input's values are too large for a {dtype_name(dtype)} "
             "model: its activations overflowed. Scale the input as the "
             "training data was scaled, or fit with dtype='float64'."
         )
@@ -164,12 +207,20 @@ def check_finite_output(out, dtype):
 def check_finite_training(values, what, learning_rate_name="learning_rate"):
     """Raise :class:`TrainingDivergedError` if any array in ``values`` is not finite."""
     for value in values:
-        if not np.all(np.isfinite(value)):
+        if not all_finite(value):
             raise TrainingDivergedError(
                 f"Training diverged: {what} became NaN or infinite. Lower "
                 f"{learning_rate_name} (a factor of 10 is a good first step); "
                 "standardised inputs also help with Gaussian or ReLU units."
             )
+
+
+def all_finite(value):
+    """Whether a number or an array (of any namespace) holds finite values only."""
+    if isinstance(value, (float, int, np.number)):
+        return math.isfinite(value)
+    xp = backend_of(value).xp
+    return bool(xp.all(xp.isfinite(value)))
 
 
 def check_training_progress(loss, history, params, what, learning_rate_name):
@@ -240,6 +291,33 @@ def check_classes(y, estimator_name, classes=None):
             f"data contains only one class: {classes[0]!r}."
         )
     return classes
+
+
+def check_sample_weight(sample_weight, X, dtype):
+    """Per-row weights as an array of ``dtype``, or None for unit weights.
+
+    Negative, non-finite or all-zero weights, or a length other than the
+    number of rows, are refused. Weights that are all 1 are returned as
+    None, so that they train exactly as no weights do.
+    """
+    if sample_weight is None:
+        return None
+    backend = input_backend(X)
+    sample_weight = _check_sample_weight(
+        sample_weight,
+        X,
+        dtype=backend.dtype(dtype_name(dtype)),
+        ensure_non_negative=True,
+    )
+    xp = backend.xp
+    if not bool(xp.any(sample_weight != 0)):
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number: all "
+            "are zero, so no row would train."
+        )
+    if bool(xp.all(sample_weight == 1)):
+        return None
+    return sample_weight
 
 
 def one_hot(y, classes, dtype):

@@ -54,11 +54,27 @@ PIPELINE_FITS_ITS_STEPS = (
 )
 
 
+WEIGHTS_EQUAL_REPETITION_IN_EXPECTATION = (
+    "mini-batch training shuffles a different number of rows when rows are "
+    "repeated, and CD pretraining sees each row with a positive weight once: "
+    "weights equal repeated rows in expectation, not to 1e-7 (as for "
+    "MLPClassifier's stochastic solvers); the deterministic configuration "
+    "passes this check in tests/test_sample_weight.py"
+)
+
+
 def _expected_failures(estimator):
     if isinstance(estimator, Pipeline):
         return {
             "check_estimators_overwrite_params": PIPELINE_FITS_ITS_STEPS,
             "check_dont_overwrite_parameters": PIPELINE_FITS_ITS_STEPS,
+        }
+    if isinstance(estimator, (DBNClassifier, DBNRegressor)):
+        return {
+            f"check_sample_weight_equivalence_on_{kind}_data": (
+                WEIGHTS_EQUAL_REPETITION_IN_EXPECTATION
+            )
+            for kind in ("dense", "sparse")
         }
     return {}
 

@@ -3,6 +3,8 @@
 import pathlib
 import re
 
+import pytest
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -28,3 +30,32 @@ def test_generative_snippet_runs(capsys):
     assert namespace["images"].shape == (10, 64)
     assert namespace["labels"].tolist() == [7] * 10
     assert 0 <= namespace["images"].min() and namespace["images"].max() <= 1
+
+
+def test_gpu_snippet_runs(monkeypatch):
+    # The README's lines for a CUDA fit; on a machine without CUDA (CI) they
+    # run on torch's CPU build instead, which exercises the same code.
+    torch = pytest.importorskip("torch")
+    import sklearn
+
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    text = README.read_text()
+    setup = re.search(r"## Quick start\n\n```python\n(.*?)```", text, re.S).group(1)
+    setup = setup.split("# Unsupervised features")[0]  # imports and the split
+    code = re.search(r"On a GPU:.*?```python\n(.*?)```", text, re.S).group(1)
+    assert len(code.strip().splitlines()) == 3
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    code = code.replace('device="cuda"', f'device="{device}"')
+    namespace = {}
+    with sklearn.config_context():  # the snippet's set_config ends here
+        exec(compile(setup + code, "README GPU lines", "exec"), namespace)
+        gpu = namespace["gpu"]
+        X_test = torch.asarray(
+            namespace["X_test"] / 16, dtype=torch.float32, device=device
+        )
+        predicted = gpu.predict(X_test)
+    assert isinstance(gpu.coefs_[0], torch.Tensor)
+    assert gpu.coefs_[0].device.type == device
+    assert predicted.device.type == device
+    accuracy = (predicted.cpu().numpy() == namespace["y_test"]).mean()
+    assert accuracy > 0.95
