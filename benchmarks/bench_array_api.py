@@ -85,6 +85,7 @@ from contextlib import contextmanager, nullcontext
 import bench_fashion_mnist as fashion
 import numpy as np
 from _common import (
+    _cpu_model,
     add_n_test_option,
     add_skip_option,
     blas_threads,
@@ -609,7 +610,7 @@ def describe(device, threads):
         )
         name = f"{torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
     else:
-        name = _cpu_model()
+        name = _cpu_model() or "CPU"
     pools = ", ".join(
         f"{info.get('internal_api')} {info.get('num_threads')}"
         for info in threadpool_info()
@@ -658,17 +659,6 @@ def check_cores(data, args):
     )
     warn_if_cores_busy(gemm)
     return gemm
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "CPU"
 
 
 def load_dataset(args):

@@ -252,9 +252,6 @@ class ArrayAPIBackend(NumpyBackend):
     def dtype(self, name):
         return getattr(self.xp, dtype_name(name))
 
-    def to_float(self, x):
-        return float(x)
-
     def gemm(self, A, B, C, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         a = A.T if trans_a else A
         b = B.T if trans_b else B
@@ -543,14 +540,27 @@ def dtype_name(dtype):
 
 
 _BACKENDS = {}
+_BY_TYPE_AND_DEVICE = {}
 
 
-def backend_of(*arrays):
-    """The backend of ``arrays`` (NumPy arrays and sparse matrices: NumPy's)."""
-    x = arrays[0]
-    if isinstance(x, (np.ndarray, np.generic)) or sp.issparse(x):
+def backend_of(array):
+    """The backend of ``array`` (NumPy arrays and sparse matrices: NumPy's).
+
+    The core asks this once or more per operation, so it is cached by the
+    array's type and device (scikit-learn's ``get_namespace`` inspects
+    versions on every call).
+    """
+    if isinstance(array, (np.ndarray, np.generic)) or sp.issparse(array):
         return NUMPY
-    return namespace_backend(*arrays)
+    from sklearn.externals import array_api_compat
+
+    device = array_api_compat.device(array)
+    key = (type(array), str(device))
+    backend = _BY_TYPE_AND_DEVICE.get(key)
+    if backend is None:
+        xp = array_api_compat.array_namespace(array)
+        backend = _BY_TYPE_AND_DEVICE[key] = backend_for(xp, device)
+    return backend
 
 
 def namespace_backend(*arrays):

@@ -216,11 +216,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row in the losses of the head and of fine-tuning
-            (and in the early-stopping score): a weight of 2 counts as the
-            row given twice. Unsupervised pretraining leaves out the rows of
-            weight 0 and sees every other row once per epoch. None weighs
-            every row 1.
+            Weight of each row, as in ``fit``.
         **kwargs : dict
             ``classes`` for the classifier's first call.
 
@@ -766,11 +762,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         y : array-like of shape (n_samples,)
             Labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row in the losses of the head and of fine-tuning
-            (and in the early-stopping score): a weight of 2 counts as the
-            row given twice. Unsupervised pretraining leaves out the rows of
-            weight 0 and sees every other row once per epoch. None weighs
-            every row 1.
+            Weight of each row, as in ``fit``.
         classes : array-like of shape (n_classes,), default=None
             Every label that will ever appear; required on the first call
             when the first chunk lacks some labels.
@@ -848,11 +840,7 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row in the losses of the head and of fine-tuning
-            (and in the early-stopping score): a weight of 2 counts as the
-            row given twice. Unsupervised pretraining leaves out the rows of
-            weight 0 and sees every other row once per epoch. None weighs
-            every row 1.
+            Weight of each row, as in ``fit``.
 
         Returns
         -------
