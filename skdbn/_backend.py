@@ -552,13 +552,13 @@ def backend_of(array):
     """
     if isinstance(array, (np.ndarray, np.generic)) or sp.issparse(array):
         return NUMPY
-    from sklearn.externals import array_api_compat
-
-    device = array_api_compat.device(array)
-    key = (type(array), str(device))
+    key = (type(array), array.device)  # (the standard's device attribute)
     backend = _BY_TYPE_AND_DEVICE.get(key)
     if backend is None:
+        from sklearn.externals import array_api_compat
+
         xp = array_api_compat.array_namespace(array)
+        device = array_api_compat.device(array)
         backend = _BY_TYPE_AND_DEVICE[key] = backend_for(xp, device)
     return backend
 
