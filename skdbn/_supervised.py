@@ -720,7 +720,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         proba = self._forward(X, method="predict_log_proba")
         xp = backend_of(proba).xp
         tiny = float(xp.finfo(proba.dtype).smallest_normal)
-        return xp.log(xp.clip(proba, tiny, None))
+        return xp.log(backend_of(proba).clip(proba, tiny, None))
 
     def predict(self, X):
         """Most probable class of each row.

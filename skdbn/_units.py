@@ -196,7 +196,7 @@ class BernoulliUnit(Unit):
     def loss_terms(self, output, Y):
         xp = _namespace(output)
         eps = float(xp.finfo(output.dtype).eps)
-        p = xp.clip(output, eps, 1 - eps)
+        p = backend_of(output).clip(output, eps, 1 - eps)
         return -(Y * xp.log(p) + (1 - Y) * xp.log1p(-p))
 
     def visible_energy(self, V, b_v):
@@ -205,7 +205,7 @@ class BernoulliUnit(Unit):
     def initial_visible_bias(self, column_means):
         # Hinton's practical guide §8: log(p / (1 - p)) of the data.
         xp = _namespace(column_means)
-        p = xp.clip(column_means, 1e-3, 1 - 1e-3)
+        p = backend_of(column_means).clip(column_means, 1e-3, 1 - 1e-3)
         return xp.log(p / (1 - p))
 
     def untrainable(self, values, low, high):
@@ -349,12 +349,12 @@ class SoftmaxUnit(Unit):
     def initial_visible_bias(self, column_means):
         # log of each label's frequency: the softmax of the biases alone.
         xp = _namespace(column_means)
-        return xp.log(xp.clip(column_means, 1e-3, None))
+        return xp.log(backend_of(column_means).clip(column_means, 1e-3, None))
 
     def loss_terms(self, output, Y):
         xp = _namespace(output)
         eps = float(xp.finfo(output.dtype).eps)
-        return -(Y * xp.log(xp.clip(output, eps, None)))
+        return -(Y * xp.log(backend_of(output).clip(output, eps, None)))
 
 
 class LabelJoinedUnit(Unit):

@@ -568,7 +568,10 @@ def test_classifier_accuracy_agrees_with_numpy(
 def test_regressor_r2_agrees_with_numpy(backend, smooth_regression, numpy_regressor_r2):
     X_train, X_test, y_train, y_test = smooth_regression
     scores = []
-    for seed in REGRESSION_SEEDS:
+    # array-api-strict draws NumPy's numbers and runs the generic operations
+    # at about 8x torch's cost: two seeds there, a looser bound below.
+    seeds = REGRESSION_SEEDS if backend.name == "torch" else range(2)
+    for seed in seeds:
         with config_context(array_api_dispatch=True):
             reg = DBNRegressor(**dict(REGRESSOR_PARAMS, random_state=seed)).fit(
                 backend.asarray(X_train), backend.targets(y_train)
@@ -580,7 +583,8 @@ def test_regressor_r2_agrees_with_numpy(backend, smooth_regression, numpy_regres
     # (On NumPy, seeds 0-34 give a mean R^2 of 0.89 with a standard
     # deviation near 0.09: six seeds' mean moves by about 0.04.)
     assert r2 > 0.8
-    assert r2 >= numpy_regressor_r2 - 0.15, (r2, numpy_regressor_r2)
+    tolerance = 0.15 if len(seeds) == len(REGRESSION_SEEDS) else 0.25
+    assert r2 >= numpy_regressor_r2 - tolerance, (r2, numpy_regressor_r2)
 
 
 def test_rbm_training_agrees_with_numpy(backend, digits):
