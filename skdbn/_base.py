@@ -380,6 +380,13 @@ class BaseDBN(BaseEstimator):
         stage.end()
         return rbms
 
+    def _fitted_copy(self):
+        """The attributes a copy needs to predict as this model does now."""
+        return {
+            "coefs_": [backend_of(c).copy(c) for c in self.coefs_],
+            "intercepts_": [backend_of(b).copy(b) for b in self.intercepts_],
+        }
+
     def _fitted_array(self):
         """A fitted weight array: where the model computes."""
         return self.coefs_[0]

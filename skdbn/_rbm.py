@@ -20,6 +20,7 @@ from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import (
+    as_dtype,
     count_rows,
     load_batch,
     make_generator,
@@ -500,7 +501,7 @@ class RBM(
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False, fitting=False, method="free_energy")
-        X = _as_dtype(X, self.components_.dtype)
+        X = as_dtype(X, self.components_.dtype)
         return rbm_math.free_energy(X, *self._params(), *self._units())
 
     def score_samples(self, X):
@@ -525,7 +526,7 @@ class RBM(
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False, fitting=False, method="score_samples")
-        X = _as_dtype(X, self.components_.dtype)
+        X = as_dtype(X, self.components_.dtype)
         W, b_h, b_v = self._params()
         if get_unit(self._visible).binary:
             return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self._hidden)
@@ -783,10 +784,3 @@ def _column_means(X, rows=None):
             chunk.sum(axis=0, dtype=np.float64) for chunk in _row_chunks(X, rows)
         )
     return sums / max(1, n_rows)
-
-
-def _as_dtype(X, dtype):
-    """``X`` (dense of any namespace, or sparse) in ``dtype``, copied only if needed."""
-    if sp.issparse(X) or isinstance(X, np.ndarray):
-        return X.astype(dtype, copy=False)
-    return backend_of(X).xp.astype(X, dtype, copy=False)

@@ -541,13 +541,6 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         if validation is not None:
             self.best_validation_score_ = state.best_validation_score
 
-    def _fitted_copy(self):
-        """The attributes a copy needs to predict as this model does now."""
-        return {
-            "coefs_": [backend_of(c).copy(c) for c in self.coefs_],
-            "intercepts_": [backend_of(b).copy(b) for b in self.intercepts_],
-        }
-
     def _forward(self, X, method="predict"):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, fitting=False, method=method)
@@ -612,18 +605,6 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
     _output_unit = "softmax"
     _multi_output = True  # a label indicator matrix: multilabel
 
-    def _check_sample_weight(self, sample_weight, X, y):
-        sample_weight = super()._check_sample_weight(sample_weight, X, y)
-        if sample_weight is not None and y.ndim == 1:
-            weighted = np.unique(y[sample_weight > 0])
-            if len(weighted) < 2:
-                raise ValueError(
-                    "DBNClassifier needs samples of at least 2 classes with a "
-                    "positive sample weight, but only class "
-                    f"{weighted.tolist()[0]!r} has one."
-                )
-        return sample_weight
-
     def _encode_targets(self, y, first_call, classes=None, sample_weight=None):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -632,6 +613,16 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         if first_call:
             if classes is not None:
                 classes = backend_of(classes).to_numpy(classes)
+            elif sample_weight is not None:
+                # The classes come from the data: the weighted rows must hold
+                # two of them, as the rows do without weights.
+                weighted = np.unique(y[sample_weight > 0])
+                if len(weighted) < 2:
+                    raise ValueError(
+                        "DBNClassifier needs samples of at least 2 classes with "
+                        "a positive sample weight, but only class "
+                        f"{weighted.tolist()[0]!r} has one."
+                    )
             self.classes_ = check_classes(y, "DBNClassifier", classes)
             self._output_unit = "softmax"
         else:

@@ -17,7 +17,7 @@ from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
-from ._utils import count_rows, gather, make_generator, restore_on_error
+from ._utils import as_dtype, count_rows, gather, make_generator, restore_on_error
 from ._validation import (
     check_activations,
     check_finite_output,
@@ -385,8 +385,7 @@ class DBNTransformer(
         reconstruction = predict(self._autoencoder(), X)
         check_finite_output(reconstruction, reconstruction.dtype)
         X = X.toarray() if hasattr(X, "toarray") else X
-        X = backend_of(reconstruction).xp.astype(X, reconstruction.dtype)
-        return self._validation_score(reconstruction, X)
+        return self._validation_score(reconstruction, as_dtype(X, reconstruction.dtype))
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
         """Draw data from the pretrained generative model.
@@ -500,10 +499,7 @@ class DBNTransformer(
         stage = task.subtask(
             "fine-tuning", n_subtasks=None if self.solver == "lbfgs" else n_epochs
         )
-        stage.fitted_attributes = lambda: {
-            "coefs_": [backend_of(c).copy(c) for c in self.coefs_],
-            "intercepts_": [backend_of(b).copy(b) for b in self.intercepts_],
-        }
+        stage.fitted_attributes = self._fitted_copy
         net = self._autoencoder()
         self._rng = backend_of(net.coefs[0]).adopt_rng(self._rng)
         state = self._training_state(net, "autoencoder", fresh=check_convergence)

@@ -66,10 +66,7 @@ def take_rows(X, start, stop, rows=None):
     stop = min(stop, count_rows(X, rows))  # (the Array API has no clipping)
     if rows is None:
         return X[start:stop, ...] if X.ndim > 1 else X[start:stop]
-    index = rows[start:stop]
-    if sp.issparse(X) or isinstance(X, np.ndarray):
-        return X[np.asarray(index)]
-    return backend_of(X).xp.take(X, index, axis=0)
+    return gather(X, rows[start:stop])
 
 
 def gather(X, rows):
@@ -77,6 +74,13 @@ def gather(X, rows):
     if sp.issparse(X) or isinstance(X, np.ndarray):
         return X[rows]
     return backend_of(X).xp.take(X, rows, axis=0)
+
+
+def as_dtype(X, dtype):
+    """``X`` (dense of any backend, or sparse) in ``dtype``, copied only if needed."""
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X.astype(dtype, copy=False)
+    return backend_of(X).xp.astype(X, dtype, copy=False)
 
 
 def load_batch(X, rows, out):

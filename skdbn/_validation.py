@@ -15,6 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_array, validate
 
 from ._backend import NUMPY, backend_of, dtype_name, namespace_backend
 from ._units import get_unit
+from ._utils import as_dtype
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -160,11 +161,7 @@ def validate_visible_data(estimator, X, *, reset, fitting, fitted=None, method=N
     if fitted is not None:
         check_same_backend(X, fitted, estimator, method)
     if X.dtype == backend.xp.bool:
-        X = (
-            X.astype(np.uint8)
-            if backend.is_numpy
-            else backend.xp.astype(X, backend.xp.uint8)
-        )
+        X = as_dtype(X, backend.dtype("uint8"))
     check_visible_range(X, estimator.visible_unit, fitting=fitting)
     return X
 

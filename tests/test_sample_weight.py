@@ -289,3 +289,15 @@ def test_a_validation_split_of_zero_weights_is_refused(digits):
         DBNClassifier(
             (8,), early_stopping=True, validation_fraction=0.1, random_state=0
         ).fit(X, y, sample_weight=w)
+
+
+def test_a_later_chunk_of_one_weighted_class_trains(digits):
+    # partial_fit with classes given: a chunk whose weighted rows are all of
+    # one class is an ordinary chunk, as it is without weights.
+    X, _, y, _ = digits
+    clf = DBNClassifier((8,), random_state=0)
+    clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    before = clf.coefs_[-1].copy()
+    ones = y == 1
+    clf.partial_fit(X[ones][:20], y[ones][:20], sample_weight=np.full(20, 2.0))
+    assert not np.array_equal(before, clf.coefs_[-1])
