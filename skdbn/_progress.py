@@ -6,8 +6,9 @@ fine-tuning or up-down); a stage's layers; and epochs (or L-BFGS
 iterations) as the leaves. The training loops report each epoch to the
 :class:`Task` they run under, which
 
-- appends one record to the estimator's ``history_``: stage, layer, epoch,
-  loss, validation score, learning rate and seconds;
+- appends one record to the estimator's ``history_``: stage, layer, epoch
+  (numbered per stage and layer on across ``partial_fit`` calls and warm
+  starts), loss, validation score, learning rate and seconds;
 - calls the hooks of the estimator's callbacks (``ProgressBar``,
   ``ScoringMonitor``, ...) for the epoch, and tells the loop to stop when a
   callback asks it to;
@@ -21,14 +22,33 @@ Without the callback API (scikit-learn before 1.9) the estimators have no
 import time
 
 try:
-    from sklearn.callback import CallbackSupportMixin, with_callbacks
+    from sklearn.callback import CallbackSupportMixin
+    from sklearn.callback import with_callbacks as _sklearn_with_callbacks
 except ImportError:  # scikit-learn < 1.9: no callbacks, the rest unchanged
 
     class CallbackSupportMixin:  # noqa: D101
         pass
 
-    def with_callbacks(method):  # noqa: D103
+    def _sklearn_with_callbacks(method):
         return method
+
+
+def with_callbacks(method):
+    """scikit-learn's ``with_callbacks``, inside the estimator's restore.
+
+    The callbacks' ``teardown`` hooks run when the fit ends, after the
+    method itself. Given a method decorated with
+    :func:`skdbn._utils.restore_on_error`, the teardown goes inside the
+    restore, so that a callback failing there leaves the estimator as it
+    was, like any other error of the fit. (scikit-learn's ``_fit_context``
+    also tears callbacks down, but finds them already torn down.)
+    """
+    unrestored = getattr(method, "__skdbn_unrestored__", None)
+    if unrestored is None:
+        return _sklearn_with_callbacks(method)
+    from ._utils import restore_on_error  # (_utils imports this module)
+
+    return restore_on_error(_sklearn_with_callbacks(unrestored))
 
 
 # What the callback machinery keeps on an estimator during a fit: not fitted
@@ -80,6 +100,9 @@ class Task:
         self.scoring_data = None
         self.fitted_attributes = None
         self.epochs_done = 0
+        # The history's number of this task's first epoch: found when it ends,
+        # after the records of a stage run by earlier calls (see _last_epoch).
+        self._first_epoch = None
         self._started = time.perf_counter()
         self._epoch_started = None
         self._epoch_context = None
@@ -147,14 +170,17 @@ class Task:
             self._epoch_started = self._started
         seconds = now - self._epoch_started
         self.epochs_done += 1
-        self.estimator.history_.append(
+        history = self.estimator.history_
+        if self._first_epoch is None:
+            self._first_epoch = _last_epoch(history, self.stage, self.layer) + 1
+        history.append(
             dict(
                 zip(
                     HISTORY_FIELDS,
                     (
                         self.stage,
                         self.layer,
-                        self.epochs_done,
+                        self._first_epoch + self.epochs_done - 1,
                         float(loss),
                         None if validation_score is None else float(validation_score),
                         None if learning_rate is None else float(learning_rate),
@@ -199,6 +225,22 @@ class Task:
             left = elapsed / self.epochs_done * max(0, self.n_epochs - self.epochs_done)
             line += f", about {_clock(left)} left"
         return line + ")"
+
+
+def _last_epoch(history, stage, layer):
+    """The number of the last epoch of ``stage`` (and ``layer``) in ``history``.
+
+    0 when there is none. ``history_`` numbers the epochs of a stage, per
+    layer, from 1 at the fit that started the history, and on across the
+    ``partial_fit`` calls and warm starts that continue it. The search runs
+    from the newest record back, so a call that continues the stage of the
+    call before it (a stream of ``partial_fit`` calls) finds it within the
+    last call's records, however long the history.
+    """
+    for record in reversed(history):
+        if record["stage"] == stage and record["layer"] == layer:
+            return record["epoch"]
+    return 0
 
 
 def _clock(seconds):

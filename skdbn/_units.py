@@ -13,6 +13,9 @@ free through its ``alpha``, which saves the logistic function a pass (it is
 computed on NumPy as ``0.5 * tanh(0.5 * x) + 0.5``).
 """
 
+import functools
+import re
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -442,8 +445,33 @@ HIDDEN_UNITS = ("bernoulli", "gaussian", "relu")
 
 
 def get_unit(unit):
-    """The shared unit object called ``unit`` (a unit object passes through)."""
-    return UNITS[unit] if isinstance(unit, str) else unit
+    """The shared unit object called ``unit`` (a unit object passes through).
+
+    Besides the names of :data:`UNITS`, a :class:`LabelJoinedUnit`'s name
+    (``"10 labels + bernoulli"``, see :func:`label_joined_unit`) gives that
+    unit, so that estimators keep their units as names: plain data, which
+    ``skops.io`` loads without trusting a private class.
+    """
+    if not isinstance(unit, str):
+        return unit
+    found = UNITS.get(unit)
+    return _label_joined_unit(unit) if found is None else found
+
+
+def label_joined_unit(n_labels, features):
+    """The name of the :class:`LabelJoinedUnit` of ``n_labels`` and ``features``.
+
+    :func:`get_unit` turns the name back into the unit.
+    """
+    return LabelJoinedUnit(n_labels, features).name
+
+
+@functools.cache
+def _label_joined_unit(name):
+    match = re.fullmatch(r"(\d+) labels \+ (\w+)", name)
+    if match is None or match[2] not in UNITS:
+        raise KeyError(name)  # as for any unknown unit name
+    return LabelJoinedUnit(int(match[1]), match[2])
 
 
 def visible_unit_above(hidden_unit):

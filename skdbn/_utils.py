@@ -92,30 +92,117 @@ def load_batch(X, rows, out):
     return out
 
 
+# The per-epoch logs: lists that training only ever appends to, by attribute
+# name (on an estimator, an estimator inside it, or a training state). The
+# restore below truncates them to their saved length instead of copying them,
+# so that keeping a call atomic costs what copying the parameters costs,
+# however long the history grows over a stream of ``partial_fit`` calls.
+APPEND_ONLY_LOGS = frozenset(
+    {
+        "history_",
+        "loss_curve_",
+        "validation_scores_",
+        "reconstruction_error_curve_",
+        "up_down_curve_",
+        "loss_curve",
+        "validation_scores",
+    }
+)
+# Lists of such logs (one per layer).
+APPEND_ONLY_LOGS_OF_LOGS = frozenset({"pretraining_curves_"})
+
+
+class _Snapshot:
+    """The fitted state of an estimator, to put back if a training call fails.
+
+    Every attribute that is not a constructor parameter (nor callback
+    machinery, see :mod:`skdbn._progress`) is deep-copied, except the
+    append-only logs (:data:`APPEND_ONLY_LOGS`), found on the estimator and
+    on the objects it holds: those keep their identity (a log shared by two
+    attributes stays shared) and only their lengths are saved.
+    """
+
+    def __init__(self, estimator):
+        self.kept = set(estimator.get_params(deep=False)) | CALLBACK_ATTRIBUTES
+        state = {k: v for k, v in estimator.__dict__.items() if k not in self.kept}
+        logs = _append_only_logs(state)
+        self.lengths = [(log, len(log)) for log in logs]
+        # deepcopy takes a memo entry as the copy already made: the logs are
+        # "copied" as themselves, neither walked nor duplicated.
+        self.state = copy.deepcopy(state, {id(log): log for log in logs})
+
+    def restore(self, estimator):
+        for log, length in self.lengths:
+            del log[length:]
+        for key in [k for k in estimator.__dict__ if k not in self.kept]:
+            del estimator.__dict__[key]
+        estimator.__dict__.update(self.state)
+
+
+def _append_only_logs(state):
+    """The append-only logs reachable from ``state``, without walking them.
+
+    Walks dicts, lists, tuples and skdbn objects (nested estimators such as
+    ``rbms_`` or ``top_rbm_``, training states), never a log's entries.
+    """
+    logs, seen = {}, set()
+
+    def add(log):
+        if type(log) is list:
+            logs[id(log)] = log
+
+    def visit(value):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, (list, tuple)):
+            items = ((None, item) for item in value)
+        elif hasattr(value, "__dict__") and type(value).__module__.startswith("skdbn."):
+            items = vars(value).items()
+        else:
+            return
+        for name, item in items:
+            if name in APPEND_ONLY_LOGS:
+                add(item)
+            elif name in APPEND_ONLY_LOGS_OF_LOGS and type(item) is list:
+                add(item)
+                for log in item:
+                    add(log)
+            else:
+                visit(item)
+
+    visit(state)
+    return list(logs.values())
+
+
 def restore_on_error(method):
     """Make a training method leave the estimator as it was when it raises.
 
     The fitted state (every attribute that is not a constructor parameter)
-    is copied before the call and put back if the call raises, so a failed
-    ``fit`` or ``partial_fit`` (bad data, a diverged run) never leaves a
-    half-updated model. The training loops catch Ctrl-C themselves and end
-    their stage with a consistent model; a Ctrl-C that lands outside them
-    restores the estimator like an error, and goes on.
+    is saved before the call and put back if the call raises, so a failed
+    ``fit`` or ``partial_fit`` (bad data, a diverged run, a callback that
+    fails) never leaves a half-updated model. The saving costs what a copy
+    of the parameters costs, not of the history (see :class:`_Snapshot`).
+    The training loops catch Ctrl-C themselves and end their stage with a
+    consistent model; a Ctrl-C that lands outside them restores the
+    estimator like an error, and goes on.
+
+    :func:`skdbn._progress.with_callbacks` applied to the result moves the
+    restore outside the callbacks' teardown, so that a callback failing at
+    the end of a fit restores the estimator too.
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        # The callbacks and their machinery are not fitted state (see
-        # skdbn._progress): neither copied nor restored.
-        kept = set(self.get_params(deep=False)) | CALLBACK_ATTRIBUTES
-        saved = {k: v for k, v in self.__dict__.items() if k not in kept}
-        saved = copy.deepcopy(saved)
+        snapshot = _Snapshot(self)
         try:
             return method(self, *args, **kwargs)
         except BaseException:
-            for key in [k for k in self.__dict__ if k not in kept]:
-                del self.__dict__[key]
-            self.__dict__.update(saved)
+            snapshot.restore(self)
             raise
 
+    # The undecorated method, for with_callbacks to wrap the other way round.
+    wrapper.__skdbn_unrestored__ = method
     return wrapper

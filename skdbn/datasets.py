@@ -80,21 +80,57 @@ def read_idx(path):
     ((10000,), dtype('uint8'))
     """
     path = Path(path)
-    raw = path.read_bytes()
-    # Sniff instead of trusting the suffix: raw IDX always starts with 0x0000,
-    # so the two cases cannot be confused.
-    if raw[:2] == _GZIP_MAGIC:
+    with open(path, "rb") as file:
+        file_size = os.fstat(file.fileno()).st_size
+        # Sniff instead of trusting the suffix: raw IDX always starts with
+        # 0x0000, so the two cases cannot be confused.
+        compressed = file.read(2) == _GZIP_MAGIC
+        file.seek(0)
+        if not compressed:
+            return _read_idx_stream(file, path, file_size, compressed=False)
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=file, mode="rb") as stream:
+                return _read_idx_stream(stream, path, file_size, compressed=True)
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"{path}: corrupt gzip data ({exc})") from exc
 
-    if len(raw) < 4:
-        raise ValueError(f"{path}: file too short for an IDX header ({len(raw)} bytes)")
-    zero0, zero1, type_code, ndim = raw[:4]
+
+# Deflate cannot expand data by more than 1032 to 1 (a run of one byte value):
+# a gzip file whose header claims more than this times its own size lies about
+# its size, and is refused before any of the payload is read.
+_MAX_DEFLATE_RATIO = 1032
+# The payload is read in pieces of this size (bytes), so that a file shorter
+# than its header claims costs only the memory of what it holds.
+_READ_CHUNK = 2**20
+
+
+def _read_exactly(stream, n_bytes):
+    """Up to ``n_bytes`` from ``stream``, fewer only where it ends."""
+    data = bytearray()
+    while len(data) < n_bytes:
+        chunk = stream.read(min(_READ_CHUNK, n_bytes - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _read_idx_stream(stream, path, file_size, *, compressed):
+    """Read the IDX data of ``stream`` (the file, or its decompressed stream).
+
+    The header is read and checked first; the payload is then read up to the
+    size the header claims (refused at once when the file cannot hold it),
+    and one byte more to make sure that nothing follows.
+    """
+    magic = _read_exactly(stream, 4)
+    if len(magic) < 4:
+        raise ValueError(
+            f"{path}: file too short for an IDX header ({len(magic)} bytes)"
+        )
+    zero0, zero1, type_code, ndim = magic
     if zero0 != 0 or zero1 != 0:
         raise ValueError(
-            f"{path}: bad IDX magic number 0x{raw[:4].hex()} "
+            f"{path}: bad IDX magic number 0x{bytes(magic).hex()} "
             "(expected two zero bytes, a type code and the number of dimensions)"
         )
     if type_code not in _IDX_DTYPES:
@@ -102,24 +138,38 @@ def read_idx(path):
     dtype = _IDX_DTYPES[type_code]
 
     header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    dims = _read_exactly(stream, 4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(
             f"{path}: header declares {ndim} dimensions but the file ends after "
-            f"{len(raw)} bytes"
+            f"{4 + len(dims)} bytes"
         )
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(raw) - header_size
-    if actual != expected:
+    shape = tuple(int(d) for d in np.frombuffer(bytes(dims), dtype=">u4"))
+    # Python ints: the product of four uint32 dimensions overflows int64.
+    expected = dtype.itemsize
+    for d in shape:
+        expected *= d
+    needs = f"header shape {shape} of {dtype.newbyteorder('=')} needs {expected} bytes"
+    if not compressed and file_size - header_size != expected:
         raise ValueError(
-            f"{path}: payload is {actual} bytes but header shape {shape} of "
-            f"{dtype.newbyteorder('=')} needs {expected} bytes"
+            f"{path}: payload is {file_size - header_size} bytes but {needs}"
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_size)
-    # astype copies, so the result is native-endian and writable (frombuffer on
-    # bytes is read-only).
-    return data.astype(dtype.newbyteorder("=")).reshape(shape)
+    if compressed and header_size + expected > _MAX_DEFLATE_RATIO * file_size:
+        raise ValueError(
+            f"{path}: {needs}, more than a gzip file of {file_size} bytes can "
+            "hold; the file is corrupt or truncated"
+        )
+    payload = _read_exactly(stream, expected)
+    if len(payload) < expected:
+        raise ValueError(f"{path}: payload is {len(payload)} bytes but {needs}")
+    if stream.read(1):
+        raise ValueError(f"{path}: payload is more than {expected} bytes but {needs}")
+    # A bytearray is writable, so the array needs no copy unless its byte
+    # order must be swapped to the native one.
+    data = np.frombuffer(payload, dtype=dtype)
+    if not dtype.isnative and dtype.itemsize > 1:
+        data = data.astype(dtype.newbyteorder("="))
+    return data.view(dtype.newbyteorder("=")).reshape(shape)
 
 
 def _check_kind(kind):

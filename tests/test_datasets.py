@@ -1,5 +1,6 @@
 import gzip
 import struct
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,32 @@ def test_read_idx_corrupt_gzip(tmp_path):
     path.write_bytes(gzip.compress(idx_bytes(make_labels()))[:-6])
     with pytest.raises(ValueError, match="gzip"):
         read_idx(path)
+
+
+@pytest.mark.parametrize(
+    "claimed_shape",
+    [(10,), (2**16, 2**16)],
+    ids=["claims-less-than-it-holds", "claims-more-than-gzip-can-hold"],
+)
+def test_read_idx_refuses_a_gzip_file_whose_size_lies_without_inflating_it(
+    tmp_path, claimed_shape
+):
+    """A 32 KB gzip file that inflates to 32 MB costs no 32 MB to refuse."""
+    header = bytes([0, 0, 0x08, len(claimed_shape)]) + b"".join(
+        struct.pack(">I", d) for d in claimed_shape
+    )
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(32 * 2**20)))
+    assert path.stat().st_size < 64 * 2**10
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="needs") as excinfo:
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(excinfo.value)
+    assert peak < 2 * 2**20
 
 
 @pytest.mark.parametrize("gz", [True, False])

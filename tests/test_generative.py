@@ -228,6 +228,66 @@ def test_class_conditional_samples_are_recognised_by_another_classifier(fitted, 
     assert np.mean(judge.predict(images) == wanted) >= 0.6
 
 
+@pytest.fixture(scope="module")
+def tiny_models(digits):
+    """Small models of the same data with int, float and string classes."""
+    X_train, _, y_train, _ = digits
+    X, y = X_train[:200], y_train[:200]
+    params = dict(pretrain_epochs=1, up_down_epochs=1, random_state=0)
+    return {
+        kind: GenerativeDBNClassifier((8,), **params).fit(X, labels)
+        for kind, labels in [
+            ("int", y),
+            ("float", y.astype(float)),
+            ("str", y.astype(str)),
+        ]
+    }
+
+
+# (model's classes, y, the labels sampled) for labels equal to classes.
+EQUAL_TO_CLASSES = [
+    ("int", 3, [3, 3]),
+    ("int", 3.0, [3, 3]),  # equal to the class 3
+    ("int", [3, np.int8(4)], [3, 4]),
+    ("int", np.array([[3], [4]]), [3, 4]),
+    ("float", [3, 4.0], [3.0, 4.0]),
+    ("str", "3", ["3", "3"]),
+    ("str", ["3", np.str_("4")], ["3", "4"]),
+]
+# (model's classes, y, the labels the error names) for the others.
+NOT_EQUAL_TO_CLASSES = [
+    ("int", "3", "'3'"),  # a string is no integer class
+    ("int", ["3", "3"], "'3'"),
+    ("int", ["3", "4"], "'3', '4'"),
+    ("int", [3, "4"], "'4'"),
+    ("int", 3.5, "3.5"),
+    ("int", [3, None], "None"),
+    ("float", 3.0000000000000004, "3.0000000000000004"),
+    ("str", 3, "3"),  # nor an integer a string class
+    ("str", ["3", 4], "4"),
+]
+
+
+def test_sample_matches_labels_to_classes_by_equality_alone(tiny_models):
+    """A label is a class when it equals one, as the classes compare.
+
+    No conversion between strings and numbers: whether ``"3"`` is taken for
+    the class 3 must not depend on the other labels given with it.
+    """
+    for kind, y, expected in EQUAL_TO_CLASSES:
+        model = tiny_models[kind]
+        _, labels = model.sample(2, y=y, n_gibbs_steps=2, random_state=0)
+        assert labels.tolist() == expected, (kind, y)
+        assert labels.dtype == model.classes_.dtype
+    for kind, y, absent in NOT_EQUAL_TO_CLASSES:
+        model = tiny_models[kind]
+        with pytest.raises(ValueError, match="absent from classes_") as excinfo:
+            model.sample(2, y=y, n_gibbs_steps=2)
+        message = str(excinfo.value)
+        assert f"labels {absent} absent" in message, (kind, y)
+        assert repr(model.classes_.tolist()) in message
+
+
 def test_sample_labels_and_arguments(fitted):
     images, labels = fitted.sample(4, y=3, n_gibbs_steps=5, random_state=0)
     assert labels.tolist() == [3, 3, 3, 3]
