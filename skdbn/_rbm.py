@@ -1,5 +1,7 @@
 """The restricted Boltzmann machine estimator: one layer of a DBN."""
 
+import copy
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +23,7 @@ from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import (
     as_dtype,
+    child_seed,
     count_rows,
     load_batch,
     make_generator,
@@ -33,13 +36,17 @@ from ._validation import (
     DIVERGENCE_FLOOR,
     DTYPES,
     TrainingDivergedError,
+    all_finite,
     check_activations,
     check_finite_output,
     check_finite_samples,
+    check_representable,
     check_same_backend,
     check_sampling_params,
     check_training_progress,
+    check_weight_growth,
     validate_visible_data,
+    warn,
     warn_interrupted,
 )
 
@@ -47,6 +54,14 @@ from ._validation import (
 INITIAL_MOMENTUM_EPOCHS = 5
 # What partial_fit cannot change once the weights exist.
 STRUCTURAL_PARAMS = ("n_components", "visible_unit", "hidden_unit", "dtype")
+# The checks of a trained layer look at its first rows, at most this many.
+LAYER_CHECK_ROWS = 1000
+# A bounded hidden unit whose probability stays below COLLAPSED_LOW (or above
+# 1 - COLLAPSED_LOW) for every row passes nothing on; a layer with
+# COLLAPSED_SHARE of its units so has collapsed (a CD step of 3 or more on
+# digits: 75 to 100 %; a step of 1 or less: none).
+COLLAPSED_LOW = 0.01
+COLLAPSED_SHARE = 0.9
 
 
 class RBM(
@@ -144,8 +159,11 @@ class RBM(
         goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
         add to it): ``stage``, ``layer`` (from 1, pretraining only),
         ``epoch``, ``loss``, ``validation_score`` (None without one),
-        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
-        makes it a table.
+        ``learning_rate`` and ``seconds``. Epochs are numbered from 1 per
+        stage and layer, and on across the ``partial_fit`` calls that
+        add to the history (the third ``partial_fit`` call records epoch 3);
+        a fit that starts afresh starts a new history.
+        ``pandas.DataFrame(history_)`` makes it a table.
     n_iter_ : int
         Number of epochs run, ``partial_fit`` calls included.
     n_features_in_ : int
@@ -200,6 +218,10 @@ class RBM(
         "verbose": ["verbose"],
     }
 
+    # The parameter that sets the CD step, named by divergence and collapse
+    # messages: a DBN's stack sets "pretrain_learning_rate" on its layers.
+    _learning_rate_param = "learning_rate"
+
     def __init__(
         self,
         n_components=256,
@@ -245,7 +267,8 @@ class RBM(
 
         Ctrl-C ends training with a warning, keeping the weights and the
         history of the epochs completed; an error leaves the model as it was
-        before the call.
+        before the call. Warns when the hidden units have collapsed (nearly
+        all stuck at 0 or at 1 for every row: too large a ``learning_rate``).
 
         Parameters
         ----------
@@ -259,11 +282,40 @@ class RBM(
         self : RBM
             The fitted model.
         """
+        self._check_inert_options()
         X = self._validate_input(X, reset=True, fitting=True)
         task = Task.start_fit(self, X, n_subtasks=self.n_iter, verbose=self.verbose)
         self._fit(X, task=task)
         task.end()
+        if self.n_iter_:
+            sample = take_rows(X, 0, LAYER_CHECK_ROWS)
+            H = self._transform(sample)
+            if not self._warn_if_collapsed(H, "The RBM"):
+                self._warn_if_worse_than_the_means(sample, H)
         return self
+
+    @restore_on_error
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then return its hidden means.
+
+        As ``fit(X).transform(X)``; an error in either step (overflowing
+        activations, say) leaves the model as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to ``fit``.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            Hidden means of ``X``.
+        """
+        return super().fit_transform(X, y, **fit_params)
 
     def _fit_rows(self, X, rows, task, visible=None):
         """``fit`` on the rows ``rows`` of ``X``, validated by the caller.
@@ -346,6 +398,7 @@ class RBM(
         self : RBM
             The updated model.
         """
+        self._check_inert_options()
         X = self._prepare_partial_fit(X)
         self._partial_fit(X, Task.start_fit(self, X, n_subtasks=1, keep_history=True))
         return self
@@ -436,10 +489,12 @@ class RBM(
         v = self._validate_input(v, reset=False, fitting=False, method="gibbs")
         if sp.issparse(v):
             v = v.toarray()
+        # Sampling has a generator of its own, so that it does not change what
+        # training does next.
+        rng = backend_of(self.components_).adopt_rng(self._sampling_rng)
+        self._sampling_rng = rng
         with np.errstate(over="ignore", invalid="ignore"):
-            v_new = rbm_math.gibbs_chain(
-                v, *self._params(), *self._units(), 1, self._rng
-            )
+            v_new = rbm_math.gibbs_chain(v, *self._params(), *self._units(), 1, rng)
         return check_finite_output(v_new, self.components_.dtype)
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
@@ -488,6 +543,9 @@ class RBM(
         pairing of unit types. A ReLU hidden unit counts as a rectified
         Gaussian unit (energy ``h**2 / 2 - x * h`` for ``h >= 0``), the
         model that Nair & Hinton's noisy rectified sampler approximates.
+        Where the model's precision overflows on large rows the energy is
+        computed in float64; a value beyond the model's dtype is refused
+        with a ``ValueError``.
 
         Parameters
         ----------
@@ -501,8 +559,10 @@ class RBM(
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False, fitting=False, method="free_energy")
-        X = as_dtype(X, self.components_.dtype)
-        return rbm_math.free_energy(X, *self._params(), *self._units())
+        units = self._units()
+        return self._density(
+            X, lambda V, *params: rbm_math.free_energy(V, *params, *units)
+        )
 
     def score_samples(self, X):
         """Log-likelihood proxy of each row: higher means more likely.
@@ -513,6 +573,7 @@ class RBM(
         ``n_samples * n_features * n_components`` operations and expects
         binary rows. For Gaussian visible units it is the negative free
         energy, the log-likelihood up to the unknown log partition function.
+        Large rows are handled as in :meth:`free_energy`.
 
         Parameters
         ----------
@@ -526,11 +587,35 @@ class RBM(
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False, fitting=False, method="score_samples")
-        X = as_dtype(X, self.components_.dtype)
-        W, b_h, b_v = self._params()
-        if get_unit(self._visible).binary:
-            return rbm_math.pseudo_log_likelihood(X, W, b_h, b_v, self._hidden)
-        return -rbm_math.free_energy(X, W, b_h, b_v, *self._units())
+        visible, hidden = self._units()
+        if get_unit(visible).binary:
+            return self._density(
+                X,
+                lambda V, *params: rbm_math.pseudo_log_likelihood(V, *params, hidden),
+                "pseudo-log-likelihood",
+            )
+        return -self._density(
+            X, lambda V, *params: rbm_math.free_energy(V, *params, visible, hidden)
+        )
+
+    def _density(self, X, function, what="free energy"):
+        """``function(X, W, b_h, b_v)`` in the model's dtype, never inf or NaN.
+
+        Large finite rows can overflow the model's precision in the products
+        (``x**2``, ``x * b_v``) while the result itself fits: on overflow the
+        function is computed again in float64, and its result returned in
+        the model's dtype where it fits there, refused with a ``ValueError``
+        where it does not.
+        """
+        dtype = self.components_.dtype
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            values = function(as_dtype(X, dtype), *self._params())
+            if all_finite(values):
+                return values
+            wide = backend_of(self.components_).dtype("float64")
+            params = [as_dtype(p, wide) for p in self._params()]
+            values = function(as_dtype(X, wide), *params)
+        return check_representable(values, dtype, what)
 
     # -- internals --------------------------------------------------------
 
@@ -559,15 +644,79 @@ class RBM(
         """A generator seeded from ``random_state`` on ``X``'s backend."""
         return make_generator(self.random_state, backend_of(X))
 
+    def _warn_if_collapsed(self, H, label):
+        """Warn when (almost) every bounded hidden unit is stuck; True if so.
+
+        ``H`` holds the layer's hidden means of (some of) its training rows.
+        A unit whose probability stays below 0.01, or above 0.99, for every
+        row passes nothing on: too large a CD step drives the units there
+        (measured on digits, see :data:`COLLAPSED_SHARE`). The message names
+        ``label`` (the layer) and the learning-rate parameter to lower. The
+        one check of the standalone RBM and of every DBN's stack.
+        """
+        if not get_unit(self._hidden).bounded or H.shape[0] < 2:
+            return False
+        xp = backend_of(H).xp
+        off = int(xp.count_nonzero(xp.max(H, axis=0) < COLLAPSED_LOW))
+        on = int(xp.count_nonzero(xp.min(H, axis=0) > 1 - COLLAPSED_LOW))
+        n_units = H.shape[1]
+        if off + on < COLLAPSED_SHARE * n_units:
+            return False
+        warn(
+            f"{label} collapsed: {off + on} of its {n_units} hidden units take "
+            f"the same saturated value for every row ({off} never switch on, "
+            f"{on} never switch off), so they pass nothing on. Lower its "
+            f"{self._learning_rate_param} (wide layers over few inputs often "
+            "need 0.01).",
+            UserWarning,
+        )
+        return True
+
+    def _warn_if_worse_than_the_means(self, V, H):
+        """Warn when the fitted RBM reconstructs ``V`` worse than its column means.
+
+        A model that learned anything reconstructs its training rows better
+        than the column means (a ratio of 1, see :func:`reconstruction_ratio`);
+        one that ends above it was thrown off by too large a step.
+        """
+        ratio = reconstruction_ratio(self, V, H)
+        if ratio is not None and ratio > 1:
+            warn(
+                "The RBM reconstructs its training rows worse than predicting "
+                f"every row by the column means ({ratio:.0%} of their error): "
+                f"training has gone wrong. Lower {self._learning_rate_param} "
+                "(a factor of 10 is a good first step).",
+                UserWarning,
+            )
+
+    def _check_inert_options(self):
+        """Refuse, before any training, options that could not take effect.
+
+        ``fit`` and ``partial_fit`` only: a DBN's stack passes its per-layer
+        settings to every layer and checks its own parameters.
+        """
+        self._check_sparsity_units(self.hidden_unit)
+        default = type(self)().sparsity_target
+        if not self.sparsity_cost and self.sparsity_target != default:
+            raise ValueError(
+                f"sparsity_target={self.sparsity_target!r} acts through the "
+                "sparsity penalty only, which sparsity_cost=0 turns off. Set "
+                "sparsity_cost above 0 (0.01 to 0.1 is usual), or leave "
+                f"sparsity_target at its default ({default})."
+            )
+
+    def _check_sparsity_units(self, hidden_unit):
+        if self.sparsity_cost and not get_unit(hidden_unit).binary:
+            raise ValueError(
+                "sparsity_cost needs Bernoulli hidden units (the penalty pulls a "
+                f"probability towards sparsity_target), not {hidden_unit!r}; "
+                "set sparsity_cost=0."
+            )
+
     def _sparsity_penalty(self):
         if not self.sparsity_cost:
             return None
-        if not get_unit(self._hidden).binary:
-            raise ValueError(
-                "sparsity_cost needs Bernoulli hidden units (the penalty pulls a "
-                f"probability towards sparsity_target), not {self._hidden!r}; "
-                "set sparsity_cost=0."
-            )
+        self._check_sparsity_units(self._hidden)
         return rbm_math.SparsityPenalty(
             self.sparsity_target, self.sparsity_cost, self.hidden_activity_
         )
@@ -597,6 +746,10 @@ class RBM(
         dtype = backend.dtype(self.dtype)
         n_features = X.shape[1]
         self._rng = rng
+        # Sampling (gibbs) draws from a generator of its own, seeded from a
+        # copy of the training generator so that the training stream does not
+        # advance: inspection between partial_fit calls changes nothing.
+        self._sampling_rng = backend.make_rng(child_seed(copy.deepcopy(rng)))
         self._structure = tuple(getattr(self, name) for name in STRUCTURAL_PARAMS)
         self._visible = self.visible_unit if visible is None else visible
         self._hidden = self.hidden_unit
@@ -677,8 +830,11 @@ class RBM(
             history,
             self._params(),
             "RBM reconstruction error",
-            "learning_rate",
+            self._learning_rate_param,
         )
+        # With Bernoulli visible units the error is bounded: exploding
+        # weights are the sign of divergence there.
+        check_weight_growth(self.components_, self._learning_rate_param)
         self.reconstruction_error_curve_.append(error)
         self.learning_rate_ = self._learning_rate()
         self.n_iter_ += 1
@@ -722,9 +878,9 @@ class RBM(
                 raise TrainingDivergedError(
                     "Training diverged: the RBM reconstruction error per row "
                     f"grew from {reference:.4g} to {per_row:.4g} within an "
-                    "epoch. Lower learning_rate (a factor of 10 is a good "
-                    "first step); standardised inputs also help with Gaussian "
-                    "or ReLU units."
+                    f"epoch. Lower {self._learning_rate_param} (a factor of 10 "
+                    "is a good first step); standardised inputs also help with "
+                    "Gaussian or ReLU units."
                 )
             total_error += error
         return total_error
@@ -784,3 +940,31 @@ def _column_means(X, rows=None):
             chunk.sum(axis=0, dtype=np.float64) for chunk in _row_chunks(X, rows)
         )
     return sums / max(1, n_rows)
+
+
+def reconstruction_ratio(rbm, V, H):
+    """Mean-field reconstruction error of rows ``V`` over their total variance.
+
+    ``H`` holds the hidden means of ``V``. The error is that of the
+    deterministic down pass from ``H``; the reference, the error of the
+    column means (the sum of the columns' variances), is what a layer that
+    learned nothing achieves. None for rows without variance.
+    """
+    if hasattr(V, "toarray"):
+        V = V.toarray()
+    backend = backend_of(H)
+    V = as_dtype(V, H.dtype)
+    # One buffer of the sample's size, reused (early stopping's memory test
+    # bounds what a fit may allocate beyond its input).
+    with np.errstate(over="ignore", invalid="ignore"):
+        R = rbm_math.visible_means(
+            H, rbm.components_, rbm.intercept_visible_, rbm._visible
+        )
+        R -= V
+        error = float(backend.squared_norm(R))
+        R[...] = V
+        R -= backend.xp.mean(V, axis=0)
+        total = float(backend.squared_norm(R))
+    if not total > 0 or not math.isfinite(error):
+        return None
+    return error / total

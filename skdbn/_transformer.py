@@ -19,6 +19,7 @@ from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
 from ._utils import as_dtype, count_rows, gather, make_generator, restore_on_error
 from ._validation import (
+    all_finite,
     check_activations,
     check_finite_output,
     check_same_backend,
@@ -85,8 +86,11 @@ class DBNTransformer(
         goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
         add to it): ``stage``, ``layer`` (from 1, pretraining only),
         ``epoch``, ``loss``, ``validation_score`` (None without one),
-        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
-        makes it a table.
+        ``learning_rate`` and ``seconds``. Epochs are numbered from 1 per
+        stage and layer, and on across the ``partial_fit`` calls and warm starts that
+        add to the history (the third ``partial_fit`` call records epoch 3);
+        a fit that starts afresh starts a new history.
+        ``pandas.DataFrame(history_)`` makes it a table.
     n_iter_ : int
         Epochs run by the last training stage: the autoencoder fine-tuning
         epochs with ``fine_tune="autoencoder"``, otherwise the top RBM's
@@ -220,6 +224,7 @@ class DBNTransformer(
         self : DBNTransformer
             The fitted transformer.
         """
+        self._check_fine_tuning_options()
         X = self._validate_X(X, reset=True, fitting=True)
         backend = backend_of(X)
         self._rng = make_generator(self.random_state, backend)
@@ -324,6 +329,29 @@ class DBNTransformer(
         self.n_iter_ = self.rbms_[-1].n_iter_
         return self
 
+    @restore_on_error
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then return its codes.
+
+        As ``fit(X).transform(X)``; an error in either step (overflowing
+        activations, say) leaves the transformer as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to ``fit``.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Top-layer activations of ``X``.
+        """
+        return super().fit_transform(X, y, **fit_params)
+
     def transform(self, X):
         """Up pass: the top layer's mean activations (the codes).
 
@@ -366,7 +394,9 @@ class DBNTransformer(
 
         The error of a row is the squared distance between it and
         ``inverse_transform(transform(row))``, summed over features: the
-        measure of Hinton & Salakhutdinov (2006).
+        measure of Hinton & Salakhutdinov (2006). Rows whose error overflows
+        the model's precision are scored in float64; a score beyond float64
+        is refused with a ``ValueError``.
 
         Parameters
         ----------
@@ -385,7 +415,24 @@ class DBNTransformer(
         reconstruction = predict(self._autoencoder(), X)
         check_finite_output(reconstruction, reconstruction.dtype)
         X = X.toarray() if hasattr(X, "toarray") else X
-        return self._validation_score(reconstruction, as_dtype(X, reconstruction.dtype))
+        with np.errstate(over="ignore", invalid="ignore"):
+            score = self._validation_score(
+                reconstruction, as_dtype(X, reconstruction.dtype)
+            )
+            if not all_finite(score):
+                # The squares of large rows overflow float32; the score is a
+                # Python float, which holds them.
+                wide = backend_of(reconstruction).dtype("float64")
+                score = self._validation_score(
+                    as_dtype(reconstruction, wide), as_dtype(X, wide)
+                )
+        if not all_finite(score):
+            raise ValueError(
+                "The input's values are too large to score: their squared "
+                "reconstruction error exceeds the largest float64. Scale the "
+                "input as the training data was scaled."
+            )
+        return score
 
     def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
         """Draw data from the pretrained generative model.
@@ -447,6 +494,16 @@ class DBNTransformer(
         return super()._make_rbms(
             rng, n_samples, hidden_unit=self._hidden_units(len(self._layer_sizes()))
         )
+
+    def _check_fine_tuning_options(self):
+        if self.early_stopping and not self.fine_tune:
+            raise ValueError(
+                "early_stopping watches the reconstruction error of autoencoder "
+                "fine-tuning, which fine_tune=None skips; set "
+                "fine_tune='autoencoder', or early_stopping=False."
+            )
+        if self.fine_tune:
+            super()._check_fine_tuning_options()
 
     def _apply_training_settings(self, n_samples):
         """Give the fitted RBMs the current training parameters.
@@ -527,7 +584,7 @@ class DBNTransformer(
             task=stage,
         )
         stage.end()
-        self._fine_tuning_state = state
+        self._fine_tuning_state = state.to_plain()
         return n_run
 
     def __sklearn_tags__(self):
