@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -117,7 +118,22 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
     momentum : float, default=0.9
         Momentum of the SGD solver.
     alpha : float, default=1e-4
-        L2 penalty on the weights, scaled as in ``MLPClassifier``.
+        L2 penalty on the weights during fine-tuning, scaled as in
+        ``MLPClassifier``: ``alpha / (2 * n) * ||W||^2`` beside the mean loss,
+        ``n`` the rows of a mini-batch for ``"adam"`` and ``"sgd"``, of the
+        whole data for ``"lbfgs"`` (with ``sample_weight``, the weights'
+        sum: integer weights then train as repeated rows).
+    head_alpha : float, default=1.0
+        L2 penalty of the head trained on the frozen pretrained features:
+        ``head_alpha / (2 * n) * ||W||^2`` beside the mean loss, ``n`` the
+        training rows (or the weights' sum), so that a head without hidden
+        layers solves the problem of ``LogisticRegression(C=1 /
+        head_alpha)``, whose default strength it takes. It depends on the
+        data only through ``n``, so integer weights equal repeated rows. The
+        default was chosen by measurement on digits, breast cancer and
+        Fashion-MNIST (``benchmarks/bench_head_alpha.py``); lower it for
+        weak features (a short pretraining), which a strong penalty leaves
+        underfitted.
     dropout : float, default=0.0
         Probability of dropping each hidden unit during fine-tuning.
     head_hidden_layer_sizes : array-like of int, default=()
@@ -216,8 +232,11 @@ SUPERVISED_ATTRIBUTES_DOC = """coefs_ : list of ndarray
         goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
         add to it): ``stage``, ``layer`` (from 1, pretraining only),
         ``epoch``, ``loss``, ``validation_score`` (None without one),
-        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
-        makes it a table.
+        ``learning_rate`` and ``seconds``. Epochs are numbered from 1 per
+        stage and layer, and on across the ``partial_fit`` calls and warm starts that
+        add to the history (the third ``partial_fit`` call records epoch 3);
+        a fit that starts afresh starts a new history.
+        ``pandas.DataFrame(history_)`` makes it a table.
     n_iter_ : int
         Number of fine-tuning epochs run.
     n_features_in_ : int
@@ -276,6 +295,7 @@ FINE_TUNING_CONSTRAINTS = {
     "learning_rate": [StrOptions(set(LEARNING_RATE_SCHEDULES))],
     "momentum": [Interval(Real, 0, 1, closed="both")],
     "alpha": [Interval(Real, 0, None, closed="left")],
+    "head_alpha": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "head_hidden_layer_sizes": ["array-like"],
     "head_max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -347,12 +367,63 @@ class BaseDBN(BaseEstimator):
                 "with pretraining='rbm' set it to 0, or use "
                 "pretraining='autoencoder'."
             )
-        if self.pretraining == "autoencoder" and np.any(
-            np.asarray(self.sparsity_cost, dtype=float) > 0
-        ):
+        if self.pretraining == "autoencoder":
+            rbm_only = {
+                "sparsity_cost": ("0", np.any(np.asarray(self.sparsity_cost) > 0)),
+                "persistent": ("False", self.persistent),
+                "n_gibbs_steps": ("1", self.n_gibbs_steps != 1),
+                # (Adam at learning_rate_init trains an autoencoder layer.)
+                "pretrain_learning_rate": (
+                    "'auto'",
+                    not isinstance(self.pretrain_learning_rate, str)
+                    or self.pretrain_learning_rate != "auto",
+                ),
+            }
+            for name, (neutral, is_set) in rbm_only.items():
+                if is_set:
+                    raise ValueError(
+                        f"{name} applies to RBM pretraining; with "
+                        f"pretraining='autoencoder' set it to {neutral}."
+                    )
+
+    def _check_fine_tuning_options(self):
+        """Refuse fine-tuning options that the chosen solver would ignore."""
+        if self.solver == "lbfgs":
+            ignored = {
+                "early_stopping": self.early_stopping,
+                "dropout": getattr(self, "dropout", 0.0),
+                "learning_rate": self.learning_rate != "constant",
+            }
+            set_ = [name for name, value in ignored.items() if value]
+            if set_:
+                raise ValueError(
+                    "solver='lbfgs' fits on the whole data at once, without "
+                    f"epochs, so {', '.join(set_)} cannot take effect: set "
+                    + " and ".join(
+                        {
+                            "early_stopping": "early_stopping=False",
+                            "dropout": "dropout=0",
+                            "learning_rate": "learning_rate='constant'",
+                        }[name]
+                        for name in set_
+                    )
+                    + ", or use solver='adam'."
+                )
+        if getattr(self, "scoring", None) is not None and not self.early_stopping:
             raise ValueError(
-                "sparsity_cost applies to RBM pretraining; with "
-                "pretraining='autoencoder' set it to 0."
+                f"scoring={self.scoring!r} is the score early stopping watches; "
+                "set early_stopping=True, or leave scoring=None."
+            )
+
+    def _check_sparsity_options(self):
+        """Refuse a sparsity target that no sparsity cost makes act."""
+        target_set = np.any(np.asarray(self.sparsity_target, dtype=float) != 0.1)
+        if target_set and not np.any(np.asarray(self.sparsity_cost) > 0):
+            raise ValueError(
+                "sparsity_target is the mean activation the sparsity penalty "
+                "pulls towards, but sparsity_cost=0 turns the penalty off; set "
+                "sparsity_cost > 0 (0.1 is a common start), or leave "
+                "sparsity_target at 0.1."
             )
 
     def _pretrain(self, X, rng, task, rows=None):
@@ -361,6 +432,7 @@ class BaseDBN(BaseEstimator):
         The stack is the ``"pretraining"`` stage of ``task``, the fit's.
         """
         self._check_pretraining_options()
+        self._check_sparsity_options()
         rbms = self._make_rbms(rng, count_rows(X, rows))
         autoencoder = None
         if self.pretraining == "autoencoder":
@@ -405,22 +477,27 @@ class BaseDBN(BaseEstimator):
         the host, once, and the encoding moved to the device).
         """
         backend = input_backend(X)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=backend.dtype(self.dtype),
-            # Training gathers rows (see validate_visible_data).
-            order="C" if backend.is_numpy else None,
-            ensure_all_finite=False,  # check_visible_range does it
-            multi_output=getattr(self, "_multi_output", False),
-            y_numeric=not is_classifier(self),
-            reset=reset,
-        )
+        # scikit-learn's finiteness check sums y, which overflows for finite
+        # targets near the largest float (refused with advice later).
+        with np.errstate(over="ignore", invalid="ignore"):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=backend.dtype(self.dtype),
+                # Training gathers rows (see validate_visible_data).
+                order="C" if backend.is_numpy else None,
+                ensure_all_finite=False,  # check_visible_range does it
+                multi_output=getattr(self, "_multi_output", False),
+                y_numeric=not is_classifier(self),
+                reset=reset,
+            )
         if not reset:
             check_same_backend(X, self._fitted_array(), self, method)
         check_visible_range(X, self.visible_unit, fitting=True)
+        if sp.issparse(y):  # a sparse label indicator matrix, as MLPClassifier takes
+            return X, y.toarray()
         return X, backend_of(y).to_numpy(y)
 
     def _training_state(self, net, scope, *, fresh):
@@ -453,7 +530,15 @@ class BaseDBN(BaseEstimator):
         n_val = int(np.ceil(self.validation_fraction * n_samples))
         needed = 2
         if stratify is not None:
-            needed = max(needed, len(np.unique(stratify)))
+            classes, counts = np.unique(stratify, return_counts=True)
+            needed = max(needed, len(classes))
+            if counts.min() < 2:
+                raise ValueError(
+                    "early_stopping holds out a validation split stratified by "
+                    "class, which needs at least 2 rows of every class, but "
+                    f"class {classes[np.argmin(counts)].tolist()!r} has 1. Set "
+                    "early_stopping=False, or give more rows of that class."
+                )
         if n_val < needed or n_samples - n_val < needed:
             raise ValueError(
                 f"early_stopping holds out validation_fraction="

@@ -1,7 +1,8 @@
 """The generative DBN of Hinton, Osindero & Teh (2006) as a classifier."""
 
 import copy
-from numbers import Integral, Real
+import warnings
+from numbers import Integral, Number, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,13 +13,14 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import auto_pretrain_epochs, make_rbm_stack, pretrain_greedy
-from ._units import LabelJoinedUnit, get_unit
+from ._training import COLLAPSE_MARGIN
+from ._units import get_unit, label_joined_unit
 from ._updown import (
     TopRBM,
     dream,
@@ -26,7 +28,13 @@ from ._updown import (
     recognition_network,
     up_down_step,
 )
-from ._utils import load_batch, make_generator, minibatches, restore_on_error
+from ._utils import (
+    load_batch,
+    make_generator,
+    minibatches,
+    restore_on_error,
+    take_rows,
+)
 from ._validation import (
     DTYPES,
     check_classes,
@@ -37,6 +45,7 @@ from ._validation import (
     input_backend,
     one_hot,
     validate_visible_data,
+    warn,
     warn_interrupted,
 )
 
@@ -166,8 +175,11 @@ class GenerativeDBNClassifier(
         goes (an interrupted fit keeps it; ``partial_fit`` and warm starts
         add to it): ``stage``, ``layer`` (from 1, pretraining only),
         ``epoch``, ``loss``, ``validation_score`` (None without one),
-        ``learning_rate`` and ``seconds``. ``pandas.DataFrame(history_)``
-        makes it a table.
+        ``learning_rate`` and ``seconds``. Epochs are numbered from 1 per
+        stage and layer, and on across the warm starts that add to the
+        history (a warm start after a fit of 30 up-down epochs records up-down
+        epochs 31 to 60); a fit that starts afresh starts a new history.
+        ``pandas.DataFrame(history_)`` makes it a table.
     n_iter_ : int
         Up-down epochs run, over every ``fit`` since the last pretraining.
     n_features_in_ : int
@@ -307,7 +319,17 @@ class GenerativeDBNClassifier(
             self._pretrain_greedily(X, Y, task)
             self.up_down_curve_ = []
             self.n_iter_ = 0
+            collapsed = self._warn_if_worse_than_prior(
+                X, Y, "Greedy pretraining", "pretrain_learning_rate"
+            )
+        else:
+            collapsed = False
         self._up_down(X, Y, self.up_down_epochs, task, lambda: (X, y))
+        if self.up_down_epochs and not collapsed:
+            # (A collapse of the greedy stage is the cause to name.)
+            self._warn_if_worse_than_prior(
+                X, Y, "Up-down fine-tuning", "up_down_learning_rate"
+            )
         task.end()
         return self
 
@@ -353,7 +375,8 @@ class GenerativeDBNClassifier(
         top_task = stage.subtask(
             n_subtasks=top.n_iter, layer=len(rbms), verbose=top.verbose
         )
-        visible = LabelJoinedUnit(len(self.classes_), top.visible_unit)
+        # By name: the top RBM's fitted state stays plain data (see get_unit).
+        visible = label_joined_unit(len(self.classes_), top.visible_unit)
         top._fit_rows(joined, None, top_task, visible=visible)
         top_task.end()
         stage.end()
@@ -426,6 +449,36 @@ class GenerativeDBNClassifier(
         except KeyboardInterrupt:
             warn_interrupted("Up-down fine-tuning", self.n_iter_)
         stage.end()
+
+    def _warn_if_worse_than_prior(self, X, Y, stage, parameter, max_rows=2000):
+        """Warn when training left the labels worse predicted than by their prior.
+
+        The reference is the constant prediction of the training rows' class
+        frequencies; a model whose training log-loss ends above it (by
+        :data:`~skdbn._training.COLLAPSE_MARGIN`) was thrown off by too large
+        a step, whose ``parameter`` the warning names. Returns whether it
+        warned.
+        """
+        n_rows = min(max_rows, X.shape[0])
+        rows, Y = take_rows(X, 0, n_rows), Y[:n_rows]
+        features = self._penultimate(rows).astype(self.top_rbm_.components_.dtype)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_odds = label_log_odds(
+                features, *self.top_rbm_._params(), Y.shape[1], self.top_rbm_._hidden
+            )
+            softmax = get_unit("softmax")
+            model_loss = softmax.loss(softmax.activate(log_odds), Y)
+        prior_loss = softmax.loss(np.broadcast_to(Y.mean(axis=0), Y.shape), Y)
+        if model_loss <= COLLAPSE_MARGIN * prior_loss:
+            return False
+        warn(
+            f"{stage} ended with a training log-loss of {model_loss:.4g}, worse "
+            f"than the {prior_loss:.4g} of predicting the class frequencies: the "
+            f"model has collapsed. Lower {parameter} (a factor of 10 is a good "
+            "first step).",
+            UserWarning,
+        )
+        return True
 
     def _encoder_coefs(self):
         """Recognition weights from the input upwards, then the top RBM's.
@@ -566,8 +619,10 @@ class GenerativeDBNClassifier(
         n_samples : int, default=1
             Number of independent chains.
         y : label, array-like of shape (n_samples,) or None, default=None
-            The class of each sample, or one class for all; labels must be
-            in ``classes_``.
+            The class of each sample, or one class for all. Each label must
+            equal an element of ``classes_`` as the classes compare: a
+            number for numeric classes (``3`` and ``3.0`` alike), a string
+            for string classes; ``"3"`` is not the class ``3``.
         n_gibbs_steps : int, default=1000
             Gibbs steps in the top RBM.
         random_state : int, RandomState instance or None, default=None
@@ -589,14 +644,9 @@ class GenerativeDBNClassifier(
             codes = rng.integers(len(self.classes_), size=n_samples)
             labels = one_hot(self.classes_[codes], self.classes_, dtype)
         else:
-            y = np.asarray(y)
-            y = np.full(n_samples, y) if y.ndim == 0 else column_or_1d(y)
-            if len(y) != n_samples:
-                raise ValueError(
-                    f"y has {len(y)} labels but n_samples={n_samples}; give one "
-                    "label per sample, or a single label for all."
-                )
-            labels = one_hot(y, self.classes_, dtype)
+            codes = _class_codes(y, self.classes_, n_samples)
+            labels = np.zeros((n_samples, len(self.classes_)), dtype=dtype)
+            labels[np.arange(n_samples), codes] = 1
         with np.errstate(over="ignore", invalid="ignore"):
             X, labels = dream(
                 labels,
@@ -631,6 +681,80 @@ class GenerativeDBNClassifier(
         tags.classifier_tags.multi_label = False
         tags.transformer_tags.preserves_dtype = [self.dtype]
         return tags
+
+
+def _class_codes(y, classes, n_samples):
+    """The index in ``classes`` of each label of ``y`` (one label, or one per sample).
+
+    A label matches the class it equals, as the elements of ``classes``
+    compare, with no conversion between strings and numbers (``"3"`` is not
+    the class ``3``, nor ``3`` the class ``"3"``). ``y`` is not made an
+    array of a common type first: that would turn ``["3", 4]`` into
+    strings, and accept or refuse a label depending on its neighbours.
+    """
+    labels = np.asarray(y, dtype=object)
+    if labels.ndim == 0:
+        labels = np.full(n_samples, labels[()], dtype=object)
+    elif labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels.ravel()
+    elif labels.ndim != 1:
+        raise ValueError(
+            "y must be one label or a 1-D array-like of labels, got an array of "
+            f"shape {labels.shape}."
+        )
+    if len(labels) != n_samples:
+        raise ValueError(
+            f"y has {len(labels)} labels but n_samples={n_samples}; give one "
+            "label per sample, or a single label for all."
+        )
+    kind = _label_kind(classes)
+    codes = np.empty(n_samples, dtype=np.intp)
+    known, absent = {}, []
+    for i, label in enumerate(labels):
+        try:
+            code = known[label]
+        except (KeyError, TypeError):  # (TypeError: an unhashable label)
+            code = _class_code(label, classes, kind)
+            if np.ndim(label) == 0 and not isinstance(label, np.ndarray):
+                known[label] = code
+        if code is None:
+            if len(absent) < 10 and not any(label is seen for seen in absent):
+                absent.append(label)
+        else:
+            codes[i] = code
+    if absent:
+        raise ValueError(
+            f"y contains labels {', '.join(map(repr, absent))} absent from "
+            f"classes_ {classes.tolist()!r}. Give labels equal to elements of "
+            f"classes_, as {kind or 'objects'} (labels are not converted)."
+        )
+    return codes
+
+
+def _label_kind(classes):
+    """``"numbers"`` or ``"strings"``: what labels must be; None for anything."""
+    if classes.dtype.kind in "biuf":
+        return "numbers"
+    if classes.dtype.kind in "US" or all(isinstance(c, str) for c in classes):
+        return "strings"
+    return None
+
+
+def _class_code(label, classes, kind):
+    """The index of the class equal to ``label``, None if there is none."""
+    if np.ndim(label) != 0 or isinstance(label, np.ndarray):
+        return None
+    if kind == "numbers" and not isinstance(label, (Number, np.bool_)):
+        return None  # a string, or None, is no numeric class
+    if kind == "strings" and not isinstance(label, (str, bytes)):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy comparing other types
+            matches = np.flatnonzero(classes == label)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(matches[0]) if matches.size else None
 
 
 def _refuse_other_backends(X):

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -40,6 +40,10 @@ from ._validation import (
 
 # Hidden units of the supervised head: rectified linear, as MLPClassifier's.
 HEAD_HIDDEN_UNIT = "relu"
+
+# The head's L2 strength on the frozen features (see ``head_alpha``), chosen
+# by measurement: benchmarks/README.md, "The head's penalty".
+HEAD_ALPHA = 1.0
 
 
 class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
@@ -77,6 +81,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         learning_rate="constant",
         momentum=0.9,
         alpha=1e-4,
+        head_alpha=HEAD_ALPHA,
         dropout=0.0,
         head_hidden_layer_sizes=(),
         head_max_iter=100,
@@ -110,6 +115,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.alpha = alpha
+        self.head_alpha = head_alpha
         self.dropout = dropout
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
         self.head_max_iter = head_max_iter
@@ -157,6 +163,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self : object
             The fitted estimator.
         """
+        self._check_fine_tuning_options()
         warm = self.warm_start and hasattr(self, "coefs_")
         if warm:
             self._check_structure_unchanged("fit with warm_start=True")
@@ -181,7 +188,9 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             verbose=self.verbose,
             keep_history=warm,
         )
-        if not warm:
+        if warm:
+            self._start_validation_history(warm=True)
+        else:
             self._pretrain_and_fit_head(X, Y, validation, task, rows, sample_weight)
         if fine_tune:
             self._fine_tune(
@@ -193,6 +202,8 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
                 scoring_data,
                 rows=rows,
                 sample_weight=sample_weight,
+                # (A new model's head was just scored on this split.)
+                validation_bar=None if warm else self.best_validation_score_,
             )
         task.end()
         return self
@@ -230,6 +241,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
                 "partial_fit needs a mini-batch solver; use solver='adam' or "
                 "'sgd' (L-BFGS works on the whole data at once)."
             )
+        self._check_fine_tuning_options()
         first_call = not hasattr(self, "coefs_")
         if not first_call:
             self._check_structure_unchanged("partial_fit")
@@ -277,7 +289,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self._record_structure()
         head_sizes = self._head_sizes()  # checked before the long stage
         rbms = self._pretrain(
-            X, self._rng, task, rows=_positive_rows(rows, sample_weight, X)
+            X, self._rng, task, rows=_positive_rows(rows, sample_weight)
         )
         self.pretraining_curves_ = [
             list(rbm.reconstruction_error_curve_) for rbm in rbms
@@ -292,11 +304,37 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         """Move the fitted target encoding to ``backend`` (after a first call)."""
 
     def _check_sample_weight(self, sample_weight, X, y):
-        """The validated weights as a NumPy array (None when not given)."""
+        """The validated weights as a NumPy array (None when not given).
+
+        Weights count as repeated rows, so their sum sets the strength of
+        the L2 penalties (``alpha``, ``head_alpha``) against the data: a sum
+        below one row's worth leaves the data outweighed, and is warned of.
+        """
         sample_weight = check_sample_weight(sample_weight, X, self.dtype)
         if sample_weight is None:
             return None
-        return backend_of(sample_weight).to_numpy(sample_weight)
+        sample_weight = backend_of(sample_weight).to_numpy(sample_weight)
+        total = float(sample_weight.sum(dtype=np.float64))
+        if total < 1 and (self.alpha or self.head_alpha):
+            warn(
+                f"The sample weights sum to {total:.3g}, less than one row: "
+                "weights count as repeated rows, so the L2 penalties (alpha, "
+                "head_alpha) outweigh the data and the model stays near a "
+                "constant. Rescale the weights (for example "
+                "sample_weight / sample_weight.mean()), or lower alpha and "
+                "head_alpha.",
+                UserWarning,
+            )
+        return sample_weight
+
+    def _check_fine_tuning_options(self):
+        super()._check_fine_tuning_options()
+        if self.dropout and not self.fine_tune and not self._head_sizes():
+            raise ValueError(
+                "dropout drops hidden units during fine-tuning; with "
+                "fine_tune=False and no head_hidden_layer_sizes only the output "
+                "layer trains, which has none. Set dropout=0, or fine_tune=True."
+            )
 
     def _head_sizes(self):
         return _positive_sizes(
@@ -320,12 +358,19 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         train_rows, val_rows = self._validation_rows(X.shape[0], stratify)
         X_val, y_val = gather(X, backend.asarray(val_rows)), y[val_rows]
         w_val = None if sample_weight is None else sample_weight[val_rows]
-        if w_val is not None and not w_val.any():
-            raise ValueError(
-                "Every row of the validation split has a sample weight of "
-                "zero, so it cannot score the model; raise validation_fraction "
-                "or choose another random_state."
-            )
+        if sample_weight is not None:
+            parts = {
+                "validation split": w_val,
+                "training rows beside the validation split": sample_weight[train_rows],
+            }
+            for part, weights in parts.items():
+                if not weights.any():
+                    raise ValueError(
+                        f"Every row of the {part} has a sample weight of zero, "
+                        "so it cannot train or score the model; change "
+                        "validation_fraction or random_state, or set "
+                        "early_stopping=False."
+                    )
 
         w_val_device = None if w_val is None else backend.asarray(w_val)
 
@@ -339,7 +384,16 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             def score(output, Y_val):
                 # The model as it stands: a shallow copy shares the weights
                 # being trained (the network's output is not needed).
-                return float(scorer(copy.copy(self), X_val, y_val, **weighting))
+                with np.errstate(all="ignore"):
+                    value = float(scorer(copy.copy(self), X_val, y_val, **weighting))
+                if not np.isfinite(value):
+                    raise ValueError(
+                        f"scoring={self.scoring!r} gave {value} on the validation "
+                        "split, which early stopping cannot compare (targets this "
+                        "large overflow it); use scoring=None, which scores on "
+                        "the standardised targets, or scale y."
+                    )
+                return value
 
         validation = (X_val, backend.asarray(Y[val_rows]), score)
         return backend.asarray(train_rows), validation, lambda: (X_val, y_val)
@@ -353,13 +407,27 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
 
     def _reset_history(self):
         self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
+        self._start_validation_history(warm=False)
         self.best_loss_ = np.inf
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
         self.n_head_iter_ = 0
         self.head_loss_ = np.nan
         self.n_iter_ = 0
         self._fine_tuning_state = None
+
+    def _start_validation_history(self, warm):
+        """Validation records that describe one setting of the validation.
+
+        A warm start keeps ``validation_scores_`` while ``early_stopping``
+        and ``scoring`` are those it was recorded with, and starts it anew
+        (``None`` without early stopping) when either changed: scores of
+        another scorer are not comparable, nor a bar to clear.
+        """
+        setting = f"early_stopping={self.early_stopping!r}, scoring={self.scoring!r}"
+        if warm and getattr(self, "_validation_setting", None) == setting:
+            return
+        self._validation_setting = setting
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
 
     def _fit_head(
         self, X, Y, validation, task, rows=None, head_sizes=(), sample_weight=None
@@ -396,8 +464,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
                 head,
                 features,
                 Y,
-                alpha=self.alpha,
-                batch_size=self._batch_size(Y.shape[0]),
+                alpha=self.head_alpha,
                 max_iter=self.head_max_iter,
                 weights=sample_weight,
                 task=stage,
@@ -447,7 +514,8 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             n_epochs=self.head_max_iter,
             batch_size=self._batch_size(Y.shape[0]),
             rng=self._rng,
-            alpha=self.alpha,
+            alpha=self.head_alpha,
+            penalty="data",
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
             check_convergence=True,
@@ -472,6 +540,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         check_convergence=True,
         rows=None,
         sample_weight=None,
+        validation_bar=None,
     ):
         """Stage 3: backpropagation through every layer.
 
@@ -503,10 +572,14 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         # partial_fit calls carry its state over.
         scope = "all layers" if self.fine_tune else "head"
         state = self._training_state(net, scope, fresh=check_convergence)
-        if validation is not None and self.best_validation_score_ is not None:
-            # The head's best score is the bar fine-tuning has to clear; its
-            # weights are what early stopping falls back to.
-            state.best_validation_score = self.best_validation_score_
+        if validation is not None:
+            # The model as it stands, scored on this call's split by this
+            # call's scorer, is the bar fine-tuning has to clear; its weights
+            # are what early stopping falls back to.
+            if validation_bar is None:
+                X_val, Y_val, score = validation
+                validation_bar = score(predict(net, X_val), Y_val)
+            state.best_validation_score = validation_bar
             state.best_params = net.copy_params()
         # The history is written into the fitted attributes epoch by epoch,
         # so an interrupted run keeps what it reached.
@@ -535,7 +608,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
             task=stage,
         )
         stage.end()
-        self._fine_tuning_state = state
+        self._fine_tuning_state = state.to_plain()
         self.n_iter_ += n_run
         self.best_loss_ = state.best_loss
         if validation is not None:
@@ -609,6 +682,11 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if y.ndim == 2:
+            if classes is not None:
+                raise ValueError(
+                    "classes does not apply to a multilabel indicator y: its "
+                    f"{y.shape[1]} columns are the labels. Leave classes=None."
+                )
             return self._encode_multilabel(y, first_call)
         if first_call:
             if classes is not None:
@@ -643,20 +721,38 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
 
     def _encode_multilabel(self, y, first_call):
         """An indicator matrix: one logistic output unit per label."""
-        if type_of_target(y) != "multilabel-indicator":
+        values = np.unique(y)
+        if (
+            type_of_target(y) != "multilabel-indicator"
+            or not np.isin(values, (0, 1)).all()
+        ):
+            advice = "for one label per row pass a 1-D y."
+            if values.size == 2:
+                advice = (
+                    f"map its values {values.tolist()} to 0 and 1, e.g. "
+                    f"(y == {values.tolist()[1]!r}).astype(int); " + advice
+                )
             raise ValueError(
-                "A 2-D y must be a multilabel indicator matrix of 0s and 1s, one "
-                f"column per label (type {type_of_target(y)!r} found); for one "
-                "label per row pass a 1-D y."
+                "A 2-D y must be a multilabel indicator matrix of 0s and 1s, "
+                f"one column per label, but it holds the values "
+                f"{values[:10].tolist()}"
+                + ("..." if values.size > 10 else "")
+                + f"; {advice}"
+            )
+        if not first_call and self._output_unit != "bernoulli":
+            raise ValueError(
+                f"y is a {y.shape[1]}-column indicator matrix, but the model was "
+                f"fitted on one label per row (classes {self._host_classes()!r}): "
+                "pass 1-D labels (y.argmax(axis=1) for one-hot rows), or fit a "
+                "new model without warm_start."
             )
         if first_call:
             self.classes_ = np.arange(y.shape[1])
             self._output_unit = "bernoulli"
-        elif self._output_unit != "bernoulli" or y.shape[1] != self.classes_.shape[0]:
+        elif y.shape[1] != self.classes_.shape[0]:
             raise ValueError(
                 f"y has {y.shape[1]} label columns, but the model was fitted "
-                f"on {len(self.classes_)} labels"
-                + ("." if self._output_unit == "bernoulli" else " of one class each.")
+                f"on {len(self.classes_)}."
             )
         return np.asarray(y, dtype=DTYPES[self.dtype])
 
@@ -845,21 +941,62 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first_call:
             self._y_ndim = y.ndim
-            # In float64: float32 targets near 1e18 overflow a float32 std.
-            # With weights, their weighted mean and standard deviation.
-            self._y_mean = np.average(Y, axis=0, weights=sample_weight)
-            scale = np.sqrt(
-                np.average((Y - self._y_mean) ** 2, axis=0, weights=sample_weight)
-            )
-            scale[scale == 0] = 1
-            self._y_scale = scale
+            self._y_mean, self._y_scale = _standardisation(Y, sample_weight)
         mean, scale = _host(self._y_mean), _host(self._y_scale)
         if Y.shape[1] != mean.shape[0]:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but the model was fitted with "
                 f"{mean.shape[0]}."
             )
-        return ((Y - mean) / scale).astype(DTYPES[self.dtype])
+        Z = (Y - mean) / scale
+        if sample_weight is not None:
+            # Rows of weight 0 count for nothing; far from the weighted mean
+            # their standardised values could overflow the dtype.
+            Z[sample_weight == 0] = 0
+        dtype = DTYPES[self.dtype]
+        # Squared errors of standardised targets must stay finite.
+        limit = np.sqrt(np.finfo(dtype).max) / 1e3
+        if np.any(np.abs(Z) > limit):
+            raise ValueError(
+                f"y holds values {float(np.max(np.abs(Z))):.3g} standard "
+                "deviations from the mean of the targets the model was first "
+                f"fitted on ({_host(self._y_mean)!r}, scale "
+                f"{_host(self._y_scale)!r}), beyond what a {self.dtype} model "
+                "can train on. Scale y as the first call's targets were, or "
+                "fit with dtype='float64'."
+            )
+        return Z.astype(dtype)
+
+    def score(self, X, y, sample_weight=None):
+        """R² of the predictions, as ``r2_score`` computes it.
+
+        Computed on the targets and predictions divided by the fitted
+        target scale, which leaves R² unchanged and keeps it finite for
+        targets whose squares overflow.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row.
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)`` against ``y``.
+        """
+        predicted = self.predict(X)
+        backend = backend_of(predicted)
+        xp = backend.xp
+        scale = self._y_scale if self._y_ndim == 2 else self._y_scale[0]
+        y = backend.asarray(np.asarray(y, dtype=np.float64) if backend.is_numpy else y)
+        y = xp.astype(y, scale.dtype)
+        return float(
+            r2_score(y / scale, predicted / scale, sample_weight=sample_weight)
+        )
 
     def _place_targets(self, backend):
         # Un-standardising runs where the predictions are.
@@ -900,6 +1037,8 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         backend = backend_of(output)
         mean, scale = self._y_mean, self._y_scale
         Y = backend.xp.astype(output, mean.dtype) * scale + mean
+        # (Targets near the largest float64 can overflow on the way back.)
+        check_finite_output(Y, mean.dtype)
         return Y[:, 0] if self._y_ndim == 1 else Y
 
     def __sklearn_tags__(self):
@@ -908,19 +1047,53 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         return tags
 
 
-def _positive_rows(rows, sample_weight, X):
+# Predictions reach a few standard deviations past the targets: targets
+# whose magnitude leaves less headroom than this below the largest float64
+# would give infinite predictions.
+TARGET_HEADROOM = 1e4
+
+
+def _standardisation(Y, sample_weight=None):
+    """The (weighted) mean and standard deviation of each column of ``Y``.
+
+    Computed in float64 on ``Y`` divided by its largest magnitude, so that
+    targets beyond 1e154, whose squares overflow, still give a finite scale;
+    targets too close to the largest float64 for predictions to stay finite
+    are refused. A constant column gets the scale 1.
+    """
+    peak = np.max(np.abs(Y), axis=0)
+    limit = np.finfo(np.float64).max / TARGET_HEADROOM
+    if np.any(peak > limit):
+        raise ValueError(
+            f"y reaches {float(np.max(peak)):.3g}, too close to the largest "
+            f"float64 ({np.finfo(np.float64).max:.3g}) for predictions to stay "
+            f"finite; divide y by a constant (say {float(np.max(peak)) / 1e6:.0e}) "
+            "and multiply the predictions back."
+        )
+    peak[peak == 0] = 1
+    Z = Y / peak
+    mean = np.average(Z, axis=0, weights=sample_weight)
+    scale = np.sqrt(np.average((Z - mean) ** 2, axis=0, weights=sample_weight))
+    scale *= peak
+    scale[scale == 0] = 1
+    return mean * peak, scale
+
+
+def _positive_rows(rows, sample_weight):
     """The rows of ``rows`` (None: all) whose weight is positive (None: all).
 
-    ``sample_weight`` is the weights' NumPy copy; the rows come on ``X``'s
-    backend.
+    ``sample_weight`` and ``rows`` are arrays of the data's namespace, on
+    its device; so is the result.
     """
-    if sample_weight is None or sample_weight.all():
+    if sample_weight is None:
         return rows
-    backend = backend_of(X)
-    positive = np.flatnonzero(sample_weight)
-    if rows is not None:
-        positive = np.intersect1d(backend.to_numpy(rows), positive)
-    return backend.asarray(positive)
+    xp = backend_of(sample_weight).xp
+    positive = sample_weight > 0
+    if bool(xp.all(positive)):
+        return rows
+    if rows is None:
+        return xp.nonzero(positive)[0]
+    return rows[xp.take(positive, rows, axis=0)]
 
 
 def _host(array):

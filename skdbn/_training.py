@@ -50,6 +50,19 @@ class SGD:
         self.momentum = momentum
         self.velocities = [_zeros_like(p) for p in params]
 
+    def state_dict(self):
+        """What carries over between calls, in plain types (see TrainingState)."""
+        return {
+            "learning_rate": self.learning_rate,
+            "momentum": self.momentum,
+            "velocities": list(self.velocities),
+        }
+
+    def load_state_dict(self, state):
+        self.learning_rate = state["learning_rate"]
+        self.momentum = state["momentum"]
+        self.velocities = list(state["velocities"])
+
     def start_step(self):
         pass
 
@@ -79,7 +92,22 @@ class Adam:
         self.t = 0
         self.first = [_zeros_like(p) for p in params]
         self.second = [_zeros_like(p) for p in params]
-        self.grads = [_zeros_like(p) for p in params]
+        self.grads = [_zeros_like(p) for p in params]  # scratch, not state
+
+    def state_dict(self):
+        """What carries over between calls, in plain types (see TrainingState)."""
+        return {
+            "learning_rate": self.learning_rate,
+            "t": self.t,
+            "first": list(self.first),
+            "second": list(self.second),
+        }
+
+    def load_state_dict(self, state):
+        self.learning_rate = state["learning_rate"]
+        self.t = state["t"]
+        self.first = list(state["first"])
+        self.second = list(state["second"])
 
     def start_step(self):
         self.t += 1
@@ -113,18 +141,33 @@ class Adam:
         backend.axpy(grad, param, -step)
 
 
-def train_step(net, X, Y, optimizer, *, weights=None, alpha=0.0, dropout=0.0, rng=None):
+def train_step(
+    net,
+    X,
+    Y,
+    optimizer,
+    *,
+    weights=None,
+    alpha=0.0,
+    penalty_rows=None,
+    dropout=0.0,
+    rng=None,
+):
     """One mini-batch update of ``net``; returns the batch's data loss.
 
     Each layer is updated as soon as back-propagation has passed it, by the
     optimizer's fused ``layer_step``; the L2 term ``alpha / (2 * n_rows) *
     ||W||^2`` enters the gradients but not the returned loss. With
     ``weights`` (one per row) the loss is their weighted mean and ``n_rows``
-    becomes the weights' sum (scikit-learn's MLP convention).
+    becomes the weights' sum (scikit-learn's MLP convention). A given
+    ``penalty_rows`` replaces ``n_rows``: the whole data's rows (or weights'
+    sum), for an objective whose penalty does not depend on the batch.
     """
     activations, masks = forward(net, X, dropout=dropout, rng=rng)
     value = loss(activations[-1], Y, net.units[-1], weights)
-    decay = alpha / total_weight(X.shape[0], weights)
+    if penalty_rows is None:
+        penalty_rows = total_weight(X.shape[0], weights)
+    decay = alpha / penalty_rows
     optimizer.start_step()
 
     def update(i, layer_input, delta):
@@ -171,8 +214,25 @@ class TrainingState:
     """What carries over between calls: optimizer, history, stopping counters.
 
     ``schedule`` is one of :data:`LEARNING_RATE_SCHEDULES`; ``horizon`` the
-    number of epochs a ``"cosine"`` schedule spans.
+    number of epochs a ``"cosine"`` schedule spans. Between calls an
+    estimator keeps it as :meth:`to_plain`'s dict (arrays, numbers, strings
+    and tuples only, so that ``skops.io`` loads it without trusting a
+    private class); the histories are the estimator's own lists, given back
+    to the state at the start of each call.
     """
+
+    # The scalars that carry over, beside the optimizer's own state.
+    _CARRIED = (
+        "schedule",
+        "horizon",
+        "learning_rate_init",
+        "n_epochs",
+        "best_loss",
+        "best_validation_score",
+        "no_improvement_count",
+        "stopped",
+        "settings",
+    )
 
     def __init__(self, optimizer, schedule="constant", horizon=None):
         if schedule not in LEARNING_RATE_SCHEDULES:
@@ -189,6 +249,26 @@ class TrainingState:
         self.best_params = None
         self.no_improvement_count = 0
         self.stopped = False
+        self.settings = None
+
+    def to_plain(self):
+        """The state that carries over to the next call, as a plain dict."""
+        plain = {name: getattr(self, name) for name in self._CARRIED}
+        plain["optimizer"] = (
+            None if self.optimizer is None else self.optimizer.state_dict()
+        )
+        return plain
+
+    @classmethod
+    def from_plain(cls, plain, solver, params):
+        """Rebuild a state from :meth:`to_plain`'s dict, over ``params``."""
+        optimizer = make_optimizer(solver, params, plain["learning_rate_init"], 0.0)
+        if optimizer is not None:
+            optimizer.load_state_dict(plain["optimizer"])
+        state = cls(optimizer, schedule=plain["schedule"], horizon=plain["horizon"])
+        for name in cls._CARRIED:
+            setattr(state, name, plain[name])
+        return state
 
 
 def continue_or_start(
@@ -205,21 +285,24 @@ def continue_or_start(
 ):
     """The training state for this call: ``state`` carried over, or a new one.
 
-    ``partial_fit`` carries the optimizer's moments over from call to call;
-    a new state starts when asked (``fit``), when there is none, or when the
-    solver, its settings or the layers it trains (``scope``) changed since
-    (``set_params`` between calls).
+    ``state`` is the plain dict of the last call's state
+    (:meth:`TrainingState.to_plain`) or None. ``partial_fit`` carries the
+    optimizer's moments over from call to call; a new state starts when
+    asked (``fit``), when there is none, or when the solver, its settings or
+    the layers it trains (``scope``) changed since (``set_params`` between
+    calls).
     """
     # (A model moved to another namespace or device starts a new state.)
     backend = backend_of(params[0]).key
     settings = (scope, solver, learning_rate_init, momentum, schedule, horizon, backend)
-    if fresh or state is None or getattr(state, "settings", None) != settings:
-        state = TrainingState(
-            make_optimizer(solver, params, learning_rate_init, momentum),
-            schedule=schedule,
-            horizon=horizon,
-        )
-        state.settings = settings
+    if not fresh and state is not None and state.get("settings") == settings:
+        return TrainingState.from_plain(state, solver, params)
+    state = TrainingState(
+        make_optimizer(solver, params, learning_rate_init, momentum),
+        schedule=schedule,
+        horizon=horizon,
+    )
+    state.settings = settings
     return state
 
 
@@ -272,6 +355,7 @@ def run_epochs(
     batch_size,
     rng,
     alpha=0.0,
+    penalty="batch",
     dropout=0.0,
     validation=None,
     n_iter_no_change=10,
@@ -297,6 +381,12 @@ def run_epochs(
     (one per row of ``X``) each batch's loss and gradients are weighted means
     (see :func:`train_step`), the epoch's loss is the weighted mean over its
     rows, and a batch whose weights are all zero makes no step.
+
+    ``penalty`` sets the L2 term's divisor: ``"batch"`` divides ``alpha`` by
+    each batch's rows (or weights' sum), as ``MLPClassifier``'s stochastic
+    solvers do; ``"data"`` by the whole data's, the objective ``fit_lbfgs``
+    minimises, so that a head means the same by its penalty whichever way it
+    is trained.
 
     Parameters
     ----------
@@ -326,8 +416,12 @@ def run_epochs(
         kept = weights if rows is None else xp.take(weights, rows, axis=0)
         epoch_weight = float(xp.sum(kept))
         w_batch = backend.empty((batch_size,), weights.dtype)
-    # The L2 term's divisor: a batch's rows, or its expected sum of weights.
-    penalty_rows = batch_size * epoch_weight / n_samples
+    if penalty == "data":
+        penalty_rows = step_penalty_rows = epoch_weight
+    else:
+        # A batch's rows, or its expected sum of weights.
+        penalty_rows = batch_size * epoch_weight / n_samples
+        step_penalty_rows = None
     n_run = 0
     stopped = False
     call_losses = []  # this call's epochs: the reference for divergence
@@ -362,6 +456,7 @@ def run_epochs(
                         state.optimizer,
                         weights=wb,
                         alpha=alpha,
+                        penalty_rows=step_penalty_rows,
                         dropout=dropout,
                         rng=rng,
                     )
@@ -400,59 +495,74 @@ def run_epochs(
     state.stopped = stopped  # by a stall or Ctrl-C, not by n_epochs
     if validation is not None and state.best_params is not None:
         net.set_params(state.best_params)
-    if check_convergence and warn_unconverged and not stopped and n_epochs > 0:
+    collapsed = False
+    if validation is None:
+        # (With a validation set the best epoch's weights are kept.)
+        collapsed = _warn_if_worse_than_constant(
+            net, Y, call_losses, label, state.optimizer, weights
+        )
+    # A collapsed run is not one that more epochs would fix: its own warning
+    # says what to change instead.
+    unconverged = check_convergence and warn_unconverged and not stopped
+    if unconverged and n_epochs > 0 and not collapsed:
         warn(
             f"{label}: the maximum number of epochs ({n_epochs}) was reached "
             "before the optimisation converged.",
             ConvergenceWarning,
         )
-    if validation is None:
-        # (With a validation set the best epoch's weights are kept.)
-        _warn_if_worse_than_constant(
-            net, Y, call_losses, label, state.optimizer, weights
-        )
     return n_run
+
+
+# A run whose last epoch's loss exceeds a constant prediction's by this
+# factor has collapsed; below it, mini-batch and dropout noise on targets the
+# network cannot fit (random labels) can leave the training loss a little
+# above the constant's.
+COLLAPSE_MARGIN = 1.05
 
 
 def _warn_if_worse_than_constant(
     net, Y, loss_curve, label, optimizer, weights=None, max_rows=2000
 ):
-    """Warn when training made the loss worse and ended above a constant model's.
+    """Warn when training ended with a loss above a constant model's.
 
-    ``loss_curve`` holds this call's epochs. The constant is the best output
-    that ignores the input (the mean target: class frequencies for a
-    classifier), so such a network has collapsed. Targets outside the range
-    the output units model (a cross-entropy with targets past 1) give no
-    meaningful comparison and are left alone.
+    ``loss_curve`` holds this call's epochs (one, for ``partial_fit``). The
+    constant is the best output that ignores the input (the mean target:
+    class frequencies for a classifier); a trained network worse than it by
+    :data:`COLLAPSE_MARGIN` has collapsed, whether its loss rose or fell on
+    the way. Targets outside the range the output units model give no
+    meaningful comparison and are left alone. Returns whether it warned.
     """
-    if len(loss_curve) < 2 or loss_curve[-1] <= loss_curve[0]:
-        return
+    if not loss_curve:
+        return False
     xp = backend_of(Y).xp
-    Y = Y[:max_rows, ...]
+    n_rows = min(max_rows, Y.shape[0])  # (the Array API has no clipping)
+    Y = Y[:n_rows, ...]
     if weights is not None:
-        weights = weights[:max_rows]
+        weights = weights[:n_rows]
         if not bool(xp.any(weights)):
-            return
+            return False
     unit = get_unit(net.units[-1])
     if unit.range_problem(float(xp.min(Y)), float(xp.max(Y))) is not None:
-        return
+        return False
     if weights is None:
         mean = xp.mean(Y, axis=0)
     else:
         mean = xp.sum(weights[:, None] * Y, axis=0) / xp.sum(weights)
     constant = mean[None, :] + xp.zeros_like(Y)
     constant_loss = unit.loss(constant, Y, weights)
-    if loss_curve[-1] > constant_loss:
-        advice = "Lower learning_rate_init"
-        if isinstance(optimizer, SGD):
-            advice += " (or momentum), or use solver='adam'"
-        warn(
-            f"{label} ended with a training loss of {loss_curve[-1]:.4g}, worse "
-            f"than its first epoch's {loss_curve[0]:.4g} and than the "
-            f"{constant_loss:.4g} of a constant prediction: the network has "
-            f"collapsed. {advice}.",
-            UserWarning,
-        )
+    if not loss_curve[-1] > COLLAPSE_MARGIN * constant_loss:
+        return False
+    advice = "Lower learning_rate_init"
+    if isinstance(optimizer, SGD):
+        advice += " (or momentum), or use solver='adam'"
+    warn(
+        f"{label} ended with a training loss of {loss_curve[-1]:.4g}, worse "
+        f"than the {constant_loss:.4g} of a constant prediction (its first "
+        f"epoch's was {loss_curve[0]:.4g}): the network has collapsed. "
+        f"{advice}.",
+        UserWarning,
+    )
+    return True
 
 
 def fit_lbfgs(
@@ -461,13 +571,11 @@ def fit_lbfgs(
     Y,
     *,
     alpha=0.0,
-    batch_size=None,
     max_iter=200,
     tol=1e-6,
     chunk_size=8192,
     loss_curve=None,
     label="output layer",
-    learning_rate_name="alpha",
     rows=None,
     weights=None,
     task=None,
@@ -479,16 +587,14 @@ def fit_lbfgs(
     the ``"lbfgs"`` fine-tuning solver (Hinton & Salakhutdinov fine-tuned
     their autoencoders with full-batch conjugate gradients). The
     loss and gradient are accumulated over chunks of rows, so memory stays
-    bounded. The L2 term is ``alpha / (2 * batch_size) * ||W||^2``, the
-    objective that mini-batch training with that batch size minimises on
-    average, so ``alpha`` means the same in both (``batch_size=None`` takes
-    the whole data as the batch).
+    bounded. The L2 term is ``alpha / (2 * n) * ||W||^2`` with ``n`` the
+    number of rows, or with ``weights`` (one per row of ``X``) their sum,
+    the objective of ``MLPClassifier(solver="lbfgs")``: it depends on the
+    weights only through their sum, so integer weights train exactly as the
+    rows repeated. The data term is the (weighted) mean loss.
 
     With ``loss_curve`` (a list) the loss after each iteration is appended
-    to it. Each iteration is reported to ``task`` as an epoch. With
-    ``weights`` (one per row of ``X``) the loss is the weighted mean, and
-    the L2 term's divisor is scaled by the mean weight (with
-    ``batch_size=None``, the weights' sum).
+    to it. Each iteration is reported to ``task`` as an epoch.
 
     Returns
     -------
@@ -504,13 +610,12 @@ def fit_lbfgs(
     shapes = [tuple(p.shape) for p in params]
     sizes = [math.prod(shape) for shape in shapes]
     n_samples = count_rows(X, rows)
-    penalty_rows = n_samples if batch_size is None else min(batch_size, n_samples)
     if weights is None:
         total_weights = n_samples
     else:
         kept = weights if rows is None else backend.xp.take(weights, rows, axis=0)
         total_weights = float(backend.xp.sum(kept))
-        penalty_rows *= total_weights / n_samples
+    penalty_rows = total_weights
 
     # L-BFGS runs in scipy, on the host: on another backend, each iteration
     # moves the parameters and their gradient (not the data) across.
@@ -590,7 +695,9 @@ def fit_lbfgs(
     if task is not None:
         task.epoch_abandon()
     unpack(theta)
-    check_finite_training([value, *params], f"the {label} loss", learning_rate_name)
+    # (L-BFGS has no step size to lower: a non-finite loss comes from the
+    # scale of the input.)
+    check_finite_training([value, *params], f"the {label} loss", None)
     return n_iter, float(value), converged
 
 
@@ -602,7 +709,6 @@ def run_lbfgs(
     *,
     max_iter,
     alpha,
-    batch_size,
     verbose,
     label,
     rows=None,
@@ -617,7 +723,6 @@ def run_lbfgs(
         rows=rows,
         weights=weights,
         alpha=alpha,
-        batch_size=batch_size,
         max_iter=max_iter,
         tol=1e-5,
         loss_curve=state.loss_curve,
@@ -650,7 +755,6 @@ def fine_tune_network(net, X, Y, state, *, solver, n_epochs, **epoch_options):
             state,
             max_iter=n_epochs,
             alpha=epoch_options.get("alpha", 0.0),
-            batch_size=epoch_options["batch_size"],
             verbose=epoch_options.get("verbose", 0),
             label=epoch_options.get("label", "fine-tuning"),
             rows=epoch_options.get("rows"),

@@ -503,7 +503,7 @@ AUTOENCODER_PARAMS = dict(
     random_state=0,
 )
 STREAMED_CLASSIFIER_PARAMS = dict(
-    hidden_layer_sizes=(64,), pretrain_epochs=5, random_state=0
+    hidden_layer_sizes=(64,), pretrain_epochs="auto", random_state=0
 )
 
 
@@ -1003,3 +1003,56 @@ def test_sklearn_check_array_api_same_namespace(estimator, array_namespace):
     check_array_api_same_namespace(
         type(estimator).__name__, estimator, array_namespace=array_namespace
     )
+
+
+# -- sample weights on the backend ----------------------------------------------
+
+
+WEIGHTED_PARAMS = dict(hidden_layer_sizes=(32,), pretrain_epochs=5, max_iter=10)
+
+
+def _uneven_weights(n_rows):
+    # Zero weights (left out of pretraining too), and weights 1 to 3.
+    weights = np.random.default_rng(0).integers(0, 4, size=n_rows).astype(float)
+    return weights
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_classifier_trains_with_uneven_sample_weights_on_backend(
+    backend, digits, early_stopping
+):
+    # The reference is the NumPy fit with the same weights: the same
+    # accuracy, statistically (the backends draw other random numbers).
+    X_train, X_test, y_train, y_test = digits
+    weights = _uneven_weights(len(X_train))
+    params = dict(WEIGHTED_PARAMS, early_stopping=early_stopping, random_state=0)
+    reference = DBNClassifier(**params).fit(X_train, y_train, sample_weight=weights)
+    with config_context(array_api_dispatch=True):
+        clf = DBNClassifier(**params).fit(
+            backend.asarray(X_train),
+            backend.labels(y_train),
+            sample_weight=backend.asarray(weights),
+        )
+        y_pred = clf.predict(backend.asarray(X_test))
+    backend.assert_native(clf.coefs_[0], what="coefs_[0]")
+    accuracy = accuracy_score(y_test, backend.to_numpy(y_pred))
+    assert abs(accuracy - reference.score(X_test, y_test)) <= 0.03
+
+
+def test_regressor_trains_with_uneven_sample_weights_on_backend(
+    backend, smooth_regression
+):
+    X_train, X_test, y_train, y_test = smooth_regression
+    weights = _uneven_weights(len(X_train))
+    reference = DBNRegressor(**REGRESSOR_PARAMS).fit(
+        X_train, y_train, sample_weight=weights
+    )
+    with config_context(array_api_dispatch=True):
+        reg = DBNRegressor(**REGRESSOR_PARAMS).fit(
+            backend.asarray(X_train),
+            backend.targets(y_train),
+            sample_weight=backend.asarray(weights),
+        )
+        y_pred = backend.to_numpy(reg.predict(backend.asarray(X_test)))
+    assert r2_score(y_test, y_pred) > 0.5
+    assert abs(r2_score(y_test, y_pred) - reference.score(X_test, y_test)) < 0.3

@@ -42,7 +42,12 @@ def test_the_tied_decoder_reconstructs_before_any_fine_tuning(digits):
     assert dbn.score(X_test) > 0.5 * baseline  # measured: -1.78 against -4.7
 
 
-def test_autoencoder_pretraining_beats_no_pretraining(digits):
+def test_autoencoder_pretraining_matches_no_pretraining(digits):
+    # With the head's default penalty (head_alpha=1) a Glorot start reaches
+    # about 0.969 on digits, and pretraining by (denoising) autoencoders
+    # matches it: measured 0.967 and 0.973. (With the head's penalty of
+    # before, alpha / batch_size, the Glorot start scored 0.889: its weakly
+    # regularised head, not the lack of pretraining, held it back.)
     X_train, X_test, y_train, y_test = digits
     scores = {}
     for name, params in {
@@ -52,9 +57,9 @@ def test_autoencoder_pretraining_beats_no_pretraining(digits):
     }.items():
         clf = DBNClassifier((256, 256), random_state=0, **params)
         scores[name] = _fit(clf, X_train, y_train).score(X_test, y_test)
-    # Measured: 0.971 and 0.982 against 0.889.
-    assert scores["autoencoder"] > scores["none"] + 0.03
-    assert scores["denoising"] > scores["none"] + 0.03
+    assert scores["none"] > 0.95
+    assert scores["autoencoder"] > scores["none"] - 0.01
+    assert scores["denoising"] > scores["none"] - 0.01
 
 
 def test_masking_noise_hits_the_inputs_not_the_targets(monkeypatch):

@@ -123,7 +123,7 @@ def test_learning_rate_schedules_reach_the_optimiser(digits):
     # Same pretraining, head and first epoch (full step); then the paths part.
     assert cosine.loss_curve_[0] == constant.loss_curve_[0]
     assert cosine.loss_curve_[-1] != constant.loss_curve_[-1]
-    assert cosine._fine_tuning_state.optimizer.learning_rate == pytest.approx(
+    assert cosine._fine_tuning_state["optimizer"]["learning_rate"] == pytest.approx(
         cosine_learning_rate(1e-3, 19, 20)
     )
     assert cosine.score(X_test, y_test) > 0.9

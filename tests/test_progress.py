@@ -128,6 +128,43 @@ def test_history_of_the_other_estimators(digits):
     assert len(top) == 2  # the top RBM, as the second pretrained layer
 
 
+def _epochs(history, stage, layer=None):
+    return [r["epoch"] for r in history if (r["stage"], r["layer"]) == (stage, layer)]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_history_numbers_epochs_on_across_partial_fit_calls_and_warm_starts(digits):
+    """A stage's epochs (per layer) count on from the calls before, as read."""
+    X, _, y, _ = digits
+    rbm = RBM(8, n_iter=2, random_state=0).fit(X)
+    rbm.partial_fit(X)
+    rbm.partial_fit(X)
+    assert _epochs(rbm.history_, "RBM") == [1, 2, 3, 4]
+    rbm.fit(X)  # a new fit, a new history
+    assert _epochs(rbm.history_, "RBM") == [1, 2]
+
+    clf = DBNClassifier((8,), pretrain_epochs=2, max_iter=2, random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X[:200], y[:200], classes=np.arange(10))
+    assert _epochs(clf.history_, "pretraining", 1) == [1, 2]
+    assert _epochs(clf.history_, "fine-tuning") == [1, 2, 3]
+    clf.set_params(warm_start=True).fit(X, y)
+    assert _epochs(clf.history_, "pretraining", 1) == [1, 2]
+    assert _epochs(clf.history_, "fine-tuning") == [1, 2, 3, 4, 5]
+
+    stream = DBNTransformer((8, 4), random_state=0)
+    for _ in range(3):
+        stream.partial_fit(X)
+    for layer in (1, 2):
+        assert _epochs(stream.history_, "pretraining", layer) == [1, 2, 3]
+
+    gen = GenerativeDBNClassifier((8,), pretrain_epochs=2, up_down_epochs=2)
+    gen.set_params(warm_start=True, random_state=0).fit(X, y).fit(X, y)
+    assert _epochs(gen.history_, "pretraining", 1) == [1, 2]
+    assert _epochs(gen.history_, "up-down") == [1, 2, 3, 4]
+
+
 def test_an_interrupted_fit_keeps_its_history(monkeypatch, digits):
     X, _, y, _ = digits
     original = skdbn._training.train_step
@@ -202,7 +239,9 @@ def test_callbacks_reach_skdbn_inside_a_pipeline_and_a_grid_search(digits):
 def test_progress_bar_runs(digits):
     pytest.importorskip("rich")
     X, _, y, _ = digits
-    clf = _small_classifier(max_iter=2).set_callbacks(callback.ProgressBar())
+    # (Enough pretraining for features worth a head: "auto".)
+    clf = _small_classifier(max_iter=2, pretrain_epochs="auto")
+    clf.set_callbacks(callback.ProgressBar())
     assert clf.fit(X, y).score(X, y) > 0.5
 
 
