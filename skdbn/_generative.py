@@ -29,6 +29,7 @@ from ._updown import (
     up_down_step,
 )
 from ._utils import (
+    AtomicFitTransformMixin,
     load_batch,
     make_generator,
     minibatches,
@@ -65,6 +66,7 @@ TOP_EPOCHS_FACTOR = 3
 class GenerativeDBNClassifier(
     CallbackSupportMixin,
     ClassNamePrefixFeaturesOutMixin,
+    AtomicFitTransformMixin,
     TransformerMixin,
     ClassifierMixin,
     BaseDBN,

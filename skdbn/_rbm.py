@@ -22,6 +22,7 @@ from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import (
+    AtomicFitTransformMixin,
     as_dtype,
     child_seed,
     count_rows,
@@ -67,6 +68,7 @@ COLLAPSED_SHARE = 0.9
 class RBM(
     CallbackSupportMixin,
     ClassNamePrefixFeaturesOutMixin,
+    AtomicFitTransformMixin,
     TransformerMixin,
     BaseEstimator,
 ):
@@ -293,29 +295,6 @@ class RBM(
             if not self._warn_if_collapsed(H, "The RBM"):
                 self._warn_if_worse_than_the_means(sample, H)
         return self
-
-    @restore_on_error
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit to ``X``, then return its hidden means.
-
-        As ``fit(X).transform(X)``; an error in either step (overflowing
-        activations, say) leaves the model as it was before the call.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : None
-            Ignored.
-        **fit_params : dict
-            Passed to ``fit``.
-
-        Returns
-        -------
-        H : ndarray of shape (n_samples, n_components)
-            Hidden means of ``X``.
-        """
-        return super().fit_transform(X, y, **fit_params)
 
     def _fit_rows(self, X, rows, task, visible=None):
         """``fit`` on the rows ``rows`` of ``X``, validated by the caller.

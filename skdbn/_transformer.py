@@ -17,7 +17,14 @@ from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
-from ._utils import as_dtype, count_rows, gather, make_generator, restore_on_error
+from ._utils import (
+    AtomicFitTransformMixin,
+    as_dtype,
+    count_rows,
+    gather,
+    make_generator,
+    restore_on_error,
+)
 from ._validation import (
     all_finite,
     check_activations,
@@ -42,7 +49,11 @@ RBM_TRAINING_SETTINGS = (
 
 @fill_doc
 class DBNTransformer(
-    CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDBN
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    AtomicFitTransformMixin,
+    TransformerMixin,
+    BaseDBN,
 ):
     """Deep belief network as an unsupervised transformer.
 
@@ -328,29 +339,6 @@ class DBNTransformer(
         self._unroll()
         self.n_iter_ = self.rbms_[-1].n_iter_
         return self
-
-    @restore_on_error
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit to ``X``, then return its codes.
-
-        As ``fit(X).transform(X)``; an error in either step (overflowing
-        activations, say) leaves the transformer as it was before the call.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : None
-            Ignored.
-        **fit_params : dict
-            Passed to ``fit``.
-
-        Returns
-        -------
-        codes : ndarray of shape (n_samples, hidden_layer_sizes[-1])
-            Top-layer activations of ``X``.
-        """
-        return super().fit_transform(X, y, **fit_params)
 
     def transform(self, X):
         """Up pass: the top layer's mean activations (the codes).

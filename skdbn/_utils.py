@@ -206,3 +206,36 @@ def restore_on_error(method):
     # The undecorated method, for with_callbacks to wrap the other way round.
     wrapper.__skdbn_unrestored__ = method
     return wrapper
+
+
+class AtomicFitTransformMixin:
+    """``fit_transform`` that leaves the estimator as it was when it raises.
+
+    scikit-learn's ``TransformerMixin.fit_transform`` calls ``fit``, then
+    ``transform``: ``fit``'s own restore cannot undo a fit whose
+    ``transform`` then fails (activations that overflow, say). Goes before
+    ``TransformerMixin`` among the bases.
+    """
+
+    @restore_on_error
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then transform it.
+
+        As ``fit(X, y).transform(X)``; an error in either step leaves the
+        estimator as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Targets, for the estimators that take them.
+        **fit_params : dict
+            Passed to ``fit``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            ``X`` transformed by the fitted estimator.
+        """
+        return super().fit_transform(X, y, **fit_params)
