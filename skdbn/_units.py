@@ -217,10 +217,18 @@ class BernoulliUnit(Unit):
         if (low < -self.COUNTS_BEYOND or high > 1 + self.COUNTS_BEYOND) and bool(
             _namespace(values).all(values == _namespace(values).trunc(values))
         ):
+            if low >= 0:
+                fix = (
+                    f"divide by the largest possible value: the data reach "
+                    f"{high:g}, so X / {high:g} if that is the scale's top "
+                    "(X / 255 for 8-bit images), or MinMaxScaler(clip=True) "
+                    "in a pipeline."
+                )
+            else:
+                fix = "scale them, for example with MinMaxScaler(clip=True)."
             return (
                 "These whole numbers look like raw counts or pixel intensities, "
-                "which binary units cannot be trained on: divide by the "
-                "largest possible value (X / 255 for 8-bit images)."
+                f"which binary units cannot be trained on: {fix}"
             )
         return None
 

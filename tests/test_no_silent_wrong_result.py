@@ -379,3 +379,9 @@ def test_generative_model_worse_than_the_class_prior_warns(small, params, parame
     assert log_loss(y, clf.predict_proba(X), labels=clf.classes_) > prior
     messages = [str(w.message) for w in caught if "collapsed" in str(w.message)]
     assert messages and all(parameter in message for message in messages)
+
+
+def test_raw_digits_are_refused_with_the_fix_that_fits_them():
+    X, y = load_digits(return_X_y=True)  # whole numbers 0 to 16
+    with pytest.raises(ValueError, match=r"X / 16 "):
+        DBNClassifier((16,), **QUICK).fit(X, y)
