@@ -12,6 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 sys.path.insert(0, os.path.abspath(".."))
+# doc/make_images.py holds the gallery scraper below.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import skdbn  # noqa: E402
 
@@ -47,6 +49,10 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
+    # The gallery is the one run of each example: as each finishes, this
+    # scraper records the numbers tests/test_examples.py checks and the
+    # figures README shows (doc/make_images.py copies them to doc/images/).
+    "image_scrapers": ("make_images.record_gallery", "matplotlib"),
 }
 
 # Training examples on small data warn that they stopped at max_iter; the

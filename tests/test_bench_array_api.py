@@ -3,7 +3,8 @@
 Runs the script as a user does (``--quick``, digits when Fashion-MNIST is
 absent) and checks its JSON: every measured row, skdbn on torch included,
 has a finite positive time, so a torch path that raises or falls back to
-NumPy fails here.
+NumPy fails here. A subprocess run of the script: the full tier (marker
+``slow``, ``SKDBN_FULL_TESTS=1``) runs it.
 """
 
 import json
@@ -17,6 +18,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+@pytest.mark.slow
 def test_bench_array_api_quick(tmp_path):
     if not BENCHMARKS.is_dir():  # an sdist ships the tests, not the benchmarks
         pytest.skip("benchmarks/ is not in this copy of skdbn")

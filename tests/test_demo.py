@@ -2,9 +2,12 @@
 
 import io
 
+import pytest
+
 from skdbn.__main__ import run
 
 
+@pytest.mark.slow  # trains four models on the digits: the full tier
 def test_demo_dbn_beats_the_baselines_and_prints_them():
     out = io.StringIO()
     results = run(random_state=0, out=out)

@@ -1,4 +1,8 @@
-"""README's code runs as printed."""
+"""README's code runs as printed.
+
+Each snippet trains README's models on the digits and checks the scores it
+prints: the full tier (``SKDBN_FULL_TESTS=1``) runs them.
+"""
 
 import pathlib
 import re
@@ -6,6 +10,8 @@ import re
 import pytest
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+pytestmark = pytest.mark.slow
 
 
 def test_quick_start_runs(tmp_path, monkeypatch, capsys):
