@@ -651,22 +651,26 @@ class RBM(
         )
         return True
 
-    def _warn_if_worse_than_the_means(self, V, H):
-        """Warn when the fitted RBM reconstructs ``V`` worse than its column means.
+    def _warn_if_worse_than_the_means(self, V, H, label="The RBM"):
+        """Warn when the layer reconstructs ``V`` worse than its column means.
 
         A model that learned anything reconstructs its training rows better
         than the column means (a ratio of 1, see :func:`reconstruction_ratio`);
-        one that ends above it was thrown off by too large a step.
+        one that ends above it was thrown off by too large a step, whatever
+        its number of updates. ``label`` names the layer. Returns whether it
+        warned.
         """
         ratio = reconstruction_ratio(self, V, H)
-        if ratio is not None and ratio > 1:
-            warn(
-                "The RBM reconstructs its training rows worse than predicting "
-                f"every row by the column means ({ratio:.0%} of their error): "
-                f"training has gone wrong. Lower {self._learning_rate_param} "
-                "(a factor of 10 is a good first step).",
-                UserWarning,
-            )
+        if ratio is None or not ratio > 1:
+            return False
+        warn(
+            f"{label} reconstructs its training rows worse than predicting "
+            f"every row by the column means ({ratio:.0%} of their error): "
+            f"training has gone wrong. Lower {self._learning_rate_param} "
+            "(a factor of 10 is a good first step).",
+            UserWarning,
+        )
+        return True
 
     def _check_inert_options(self):
         """Refuse, before any training, options that could not take effect.

@@ -237,7 +237,9 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
     H = rbm._transform(sample)
     n_units = rbm.n_components
     layer = f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->{n_units})"
-    if rbm._warn_if_collapsed(H, layer):
+    if rbm._warn_if_collapsed(H, layer) or rbm._warn_if_worse_than_the_means(
+        sample, H, layer
+    ):
         return
     n_rows = count_rows(data, rows)
     n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))

@@ -499,7 +499,7 @@ def run_epochs(
     if validation is None:
         # (With a validation set the best epoch's weights are kept.)
         collapsed = _warn_if_worse_than_constant(
-            net, Y, call_losses, label, state.optimizer, weights
+            net, X, Y, rows, call_losses, label, state.optimizer, weights
         )
     # A collapsed run is not one that more epochs would fix: its own warning
     # says what to change instead.
@@ -521,24 +521,28 @@ COLLAPSE_MARGIN = 1.05
 
 
 def _warn_if_worse_than_constant(
-    net, Y, loss_curve, label, optimizer, weights=None, max_rows=2000
+    net, X, Y, rows, loss_curve, label, optimizer, weights=None, max_rows=2000
 ):
-    """Warn when training ended with a loss above a constant model's.
+    """Warn when training ended with a model worse than a constant one.
 
-    ``loss_curve`` holds this call's epochs (one, for ``partial_fit``). The
-    constant is the best output that ignores the input (the mean target:
-    class frequencies for a classifier); a trained network worse than it by
-    :data:`COLLAPSE_MARGIN` has collapsed, whether its loss rose or fell on
-    the way. Targets outside the range the output units model give no
-    meaningful comparison and are left alone. Returns whether it warned.
+    The trained network's loss on (up to ``max_rows`` of) the training rows
+    ``rows`` of ``X`` (None: all) is compared with a constant's: the best
+    output that ignores the input (the mean target: class frequencies for a
+    classifier). A network worse by :data:`COLLAPSE_MARGIN` has collapsed,
+    whether its loss rose or fell on the way. The final model is scored, not
+    the epoch's running loss, which lags behind a last step that made things
+    worse. ``loss_curve`` holds this call's epochs (one, for
+    ``partial_fit``; none: nothing to check). Targets outside the range the
+    output units model give no meaningful comparison and are left alone.
+    Returns whether it warned.
     """
     if not loss_curve:
         return False
     xp = backend_of(Y).xp
-    n_rows = min(max_rows, Y.shape[0])  # (the Array API has no clipping)
-    Y = Y[:n_rows, ...]
+    n_rows = min(max_rows, count_rows(X, rows))  # (the Array API has no clipping)
+    Y = take_rows(Y, 0, n_rows, rows)
     if weights is not None:
-        weights = weights[:n_rows]
+        weights = take_rows(weights, 0, n_rows, rows)
         if not bool(xp.any(weights)):
             return False
     unit = get_unit(net.units[-1])
@@ -550,16 +554,18 @@ def _warn_if_worse_than_constant(
         mean = xp.sum(weights[:, None] * Y, axis=0) / xp.sum(weights)
     constant = mean[None, :] + xp.zeros_like(Y)
     constant_loss = unit.loss(constant, Y, weights)
-    if not loss_curve[-1] > COLLAPSE_MARGIN * constant_loss:
+    with np.errstate(over="ignore", invalid="ignore"):
+        output = predict(net, take_rows(X, 0, n_rows, rows))
+        final_loss = unit.loss(output, Y, weights)
+    if not final_loss > COLLAPSE_MARGIN * constant_loss:
         return False
     advice = "Lower learning_rate_init"
     if isinstance(optimizer, SGD):
         advice += " (or momentum), or use solver='adam'"
     warn(
-        f"{label} ended with a training loss of {loss_curve[-1]:.4g}, worse "
-        f"than the {constant_loss:.4g} of a constant prediction (its first "
-        f"epoch's was {loss_curve[0]:.4g}): the network has collapsed. "
-        f"{advice}.",
+        f"{label} ended with a training loss of {final_loss:.4g}, worse than "
+        f"the {constant_loss:.4g} of a constant prediction (its first epoch's "
+        f"mean was {loss_curve[0]:.4g}): the network has collapsed. {advice}.",
         UserWarning,
     )
     return True
