@@ -389,25 +389,20 @@ class BaseDBN(BaseEstimator):
     def _check_fine_tuning_options(self):
         """Refuse fine-tuning options that the chosen solver would ignore."""
         if self.solver == "lbfgs":
-            ignored = {
-                "early_stopping": self.early_stopping,
-                "dropout": getattr(self, "dropout", 0.0),
-                "learning_rate": self.learning_rate != "constant",
+            fixes = {
+                "early_stopping": (self.early_stopping, "early_stopping=False"),
+                "dropout": (getattr(self, "dropout", 0.0), "dropout=0"),
+                "learning_rate": (
+                    self.learning_rate != "constant",
+                    "learning_rate='constant'",
+                ),
             }
-            set_ = [name for name, value in ignored.items() if value]
-            if set_:
+            needed = {name: fix for name, (is_set, fix) in fixes.items() if is_set}
+            if needed:
                 raise ValueError(
                     "solver='lbfgs' fits on the whole data at once, without "
-                    f"epochs, so {', '.join(set_)} cannot take effect: set "
-                    + " and ".join(
-                        {
-                            "early_stopping": "early_stopping=False",
-                            "dropout": "dropout=0",
-                            "learning_rate": "learning_rate='constant'",
-                        }[name]
-                        for name in set_
-                    )
-                    + ", or use solver='adam'."
+                    f"epochs, so {', '.join(needed)} cannot take effect: set "
+                    f"{' and '.join(needed.values())}, or use solver='adam'."
                 )
         if getattr(self, "scoring", None) is not None and not self.early_stopping:
             raise ValueError(
