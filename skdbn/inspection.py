@@ -53,6 +53,15 @@ def _split_pipeline(estimator, X=None):
 
 
 def _check_image_shape(image_shape, n_features):
+    """``image_shape`` checked against ``n_features``; None: a square image."""
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"The model's input has {n_features} features, which make no "
+                "square image; pass image_shape=(height, width)."
+            )
+        return (side, side)
     image_shape = tuple(int(s) for s in image_shape)
     if math.prod(image_shape) != n_features:
         raise ValueError(
@@ -142,7 +151,14 @@ class FiltersDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, *, image_shape, layer=0, n_filters=64, ax=None, cmap="gray"
+        cls,
+        estimator,
+        *,
+        image_shape=None,
+        layer=0,
+        n_filters=64,
+        ax=None,
+        cmap="gray",
     ):
         """Draw the filters of a fitted RBM, DBN or pipeline ending in one.
 
@@ -151,9 +167,10 @@ class FiltersDisplay:
         estimator : RBM, DBNTransformer, DBNClassifier, DBNRegressor, \
 GenerativeDBNClassifier or Pipeline
             A fitted model (a pipeline's last step).
-        image_shape : tuple of int
+        image_shape : tuple of int, default=None
             Shape of one input image; its size must equal the number of
-            input features.
+            input features. None takes a square image (8x8 for 64 features),
+            and refuses a number of features that is not a square.
         layer : int, default=0
             Which hidden layer, from 0 (the first above the data); negative
             values count from the top of the pretrained stack.
@@ -240,7 +257,15 @@ class ReconstructionsDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, *, image_shape, n_images=10, pca=False, ax=None, cmap="gray"
+        cls,
+        estimator,
+        X,
+        *,
+        image_shape=None,
+        n_images=10,
+        pca=False,
+        ax=None,
+        cmap="gray",
     ):
         """Reconstruct the first ``n_images`` rows of ``X`` with a fitted model.
 
@@ -255,7 +280,9 @@ class ReconstructionsDisplay:
             A fitted model with ``transform`` and ``inverse_transform``.
         X : array-like of shape (n_samples, n_features)
             Images, as the estimator (or the pipeline) takes them.
-        image_shape : tuple of int
+        image_shape : tuple of int, default=None
+            Shape of one image, as for ``FiltersDisplay.from_estimator``
+            (None: square).
         n_images : int, default=10
             The first ``n_images`` rows of ``X`` are drawn.
         pca : bool or fitted transformer, default=False
@@ -342,7 +369,7 @@ class SamplesDisplay:
         cls,
         estimator,
         *,
-        image_shape,
+        image_shape=None,
         n_chains=8,
         steps=(1, 10, 100, 1000),
         y=None,
@@ -360,7 +387,9 @@ class SamplesDisplay:
         ----------
         estimator : RBM, DBNTransformer, GenerativeDBNClassifier or Pipeline
             A fitted model with a ``sample`` method.
-        image_shape : tuple of int
+        image_shape : tuple of int, default=None
+            Shape of one image, as for ``FiltersDisplay.from_estimator``
+            (None: square).
         n_chains : int, default=8
         steps : sequence of int, default=(1, 10, 100, 1000)
             Gibbs steps before each row.

@@ -174,3 +174,16 @@ def test_displays_name_the_extra_without_matplotlib(rbm, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "skdbn\[plot\]"'):
         FiltersDisplay.from_estimator(rbm, image_shape=(8, 8))
+
+
+def test_square_images_need_no_image_shape():
+    # 64 features are an 8x8 image; 60 are no square and need the shape.
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:100] / 16
+    rbm = RBM(8, n_iter=2, random_state=0).fit(X)
+    display = FiltersDisplay.from_estimator(rbm)
+    assert display.image_shape == (8, 8)
+    narrow = RBM(8, n_iter=2, random_state=0).fit(X[:, :60])
+    with pytest.raises(ValueError, match="60 features, which make no square"):
+        FiltersDisplay.from_estimator(narrow)
