@@ -39,7 +39,7 @@ for ax, points, title in zip(
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
-fig.colorbar(scatter, ax=axes, ticks=range(10), label="digit")
+_ = fig.colorbar(scatter, ax=axes, ticks=range(10), label="digit")
 
 # %%
 # Reconstructions from 8 code units, next to PCA with 8 components fitted

@@ -5,9 +5,12 @@ What an RBM learns: its filters on digits
 
 An RBM's hidden units are feature detectors: each has one weight per pixel,
 and drawing those weights as an image shows what the unit responds to.
-Trained on handwritten digits, the filters turn from noise into strokes and
-blobs: pieces of digits. Their training curve shows the one-step
-reconstruction error falling epoch by epoch.
+Trained on scikit-learn's 8x8 digits, the filters turn from noise into
+smooth light and dark blobs a few pixels wide: at this coarse resolution a
+piece of a digit is a blob of ink beside a blob of background (on 28x28
+images such as Fashion-MNIST's, RBM filters show edges and strokes). Their
+training curve shows the one-step reconstruction error falling epoch by
+epoch.
 """
 
 import matplotlib.pyplot as plt

@@ -429,7 +429,10 @@ class SamplesDisplay:
             for a, image in zip(self.axes_[row], images):
                 self.images_.append(_show(a, image, self.image_shape, cmap, False))
             self.axes_[row, 0].set_ylabel(
-                f"{n_steps} steps", rotation=0, ha="right", va="center"
+                f"{n_steps} step{'' if n_steps == 1 else 's'}",
+                rotation=0,
+                ha="right",
+                va="center",
             )
         self.figure_.suptitle("Samples from Gibbs chains")
         return self

@@ -125,7 +125,7 @@ def test_samples_rows_follow_the_steps(rbm, digits):
     expected = rbm.sample(5, n_gibbs_steps=20, random_state=3)
     for image, row in zip(display.images_[5:], expected):
         np.testing.assert_allclose(_data(image), row.reshape(8, 8))
-    assert [a.get_ylabel() for a in display.axes_[:, 0]] == ["1 steps", "20 steps"]
+    assert [a.get_ylabel() for a in display.axes_[:, 0]] == ["1 step", "20 steps"]
 
     X, _, y, _ = digits
     gen = GenerativeDBNClassifier((16, 32), up_down_epochs=1, random_state=0).fit(X, y)
