@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import backend_of
-from ._rbm import LAYER_CHECK_ROWS, RBM, reconstruction_ratio
+from ._rbm import AUTO_MIN_UPDATES, LAYER_CHECK_ROWS, RBM, reconstruction_ratio
 from ._units import (
     HIDDEN_UNITS,
     get_unit,
@@ -28,11 +28,8 @@ def layer_units(visible_unit, hidden_units):
     return pairs
 
 
-# pretrain_epochs="auto": at least this many CD updates per layer, and at
-# least AUTO_MIN_EPOCHS epochs. On digits, wine and breast cancer, layers
-# with under a few hundred updates still passed nearly constant activations
-# on, while 1000 matched or beat MLPClassifier (benchmarks/README.md).
-AUTO_MIN_UPDATES = 1000
+# pretrain_epochs="auto": at least AUTO_MIN_UPDATES CD updates per layer
+# (see _rbm.py), and at least this many epochs.
 AUTO_MIN_EPOCHS = 10
 
 
@@ -230,20 +227,24 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
     little better than predicting every row by the column means. The last
     two are blamed on ``pretrain_epochs`` only when the layer made fewer
     updates than ``"auto"`` gives (:data:`AUTO_MIN_UPDATES`): otherwise more
-    epochs are not the cure. Public for the stacks that train a layer
+    epochs are not the cure, and a layer that ends worse than the column
+    means was thrown off by too large a step. Public for the stacks that train a layer
     outside :func:`pretrain_greedy` (a generative DBN's top RBM).
     """
     sample = take_rows(data, 0, LAYER_CHECK_ROWS, rows)
     H = rbm._transform(sample)
     n_units = rbm.n_components
     layer = f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->{n_units})"
-    if rbm._warn_if_collapsed(H, layer) or rbm._warn_if_worse_than_the_means(
-        sample, H, layer
-    ):
+    if rbm._warn_if_collapsed(H, layer):
         return
     n_rows = count_rows(data, rows)
     n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
-    if n_updates >= AUTO_MIN_UPDATES or sample.shape[0] < 2:
+    if n_updates >= AUTO_MIN_UPDATES:
+        # Enough updates to learn: ending worse than the column means is a
+        # step that was too large, not a short budget.
+        rbm._warn_if_worse_than_the_means(sample, H, layer)
+        return
+    if sample.shape[0] < 2:
         return
     xp = backend_of(H).xp
     # A well-trained wide layer can also have most units near-constant
@@ -272,7 +273,13 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
             f"reach {LEARNED_LITTLE_RATIO:.0%} or less), after {n_updates} "
             f"updates ({rbm.n_iter_} epochs). The network can end much worse "
             "than one without pretraining. Use pretrain_epochs='auto' (at "
-            "least 1000 updates per layer), or pretrain_epochs=0.",
+            "least 1000 updates per layer), or pretrain_epochs=0"
+            + (
+                "; lower pretrain_learning_rate if the reconstruction error "
+                "grew during training."
+                if ratio > 1
+                else "."
+            ),
             UserWarning,
         )
 
