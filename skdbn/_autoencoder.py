@@ -12,14 +12,11 @@ inputs are corrupted by masking, the targets are not (denoising
 autoencoders).
 """
 
-import numpy as np
-
 from ._backend import backend_of
 from ._network import weight_gradient
-from ._training import Adam
+from ._training import Adam, epoch_loop
 from ._units import activate_affine, get_unit, glorot_uniform, uniform
 from ._utils import count_rows, load_batch, minibatches
-from ._validation import check_training_progress, warn_interrupted
 
 
 def pretrain_autoencoder_layer(
@@ -68,35 +65,31 @@ def pretrain_autoencoder_layer(
     batch_size = min(batch_size, n_samples)
     batch = backend.empty((batch_size, n_visible), dtype)
     corrupted = backend.empty((batch_size, n_visible), dtype)
-    curve = []
-    try:
-        for _ in range(epochs):
-            task.epoch_begin()
-            total = 0.0
-            with np.errstate(over="ignore", invalid="ignore"):
-                for indices in minibatches(n_samples, batch_size, rng, rows, backend):
-                    n_rows = indices.shape[0]
-                    v = load_batch(X, indices, batch[:n_rows, ...])
-                    v_in = v
-                    if noise:
-                        # Masking noise: each value kept with 1 - noise.
-                        v_in = uniform(rng, corrupted[:n_rows, ...])
-                        backend.greater_equal_(v_in, noise)
-                        v_in *= v
-                    total += n_rows * _step(v_in, v, params, optimizer, hidden, visible)
-            loss = total / n_samples
-            check_training_progress(
-                loss,
-                curve,
-                params,
-                "autoencoder pretraining loss",
-                "learning_rate_init",
-            )
-            curve.append(loss)
-            if task.epoch_done(loss, learning_rate=learning_rate):
-                break
-    except KeyboardInterrupt:
-        warn_interrupted("autoencoder pretraining", len(curve))
+
+    def run_epoch():
+        total = 0.0
+        for indices in minibatches(n_samples, batch_size, rng, rows, backend):
+            n_rows = indices.shape[0]
+            v = load_batch(X, indices, batch[:n_rows, ...])
+            v_in = v
+            if noise:
+                # Masking noise: each value kept with 1 - noise.
+                v_in = uniform(rng, corrupted[:n_rows, ...])
+                backend.greater_equal_(v_in, noise)
+                v_in *= v
+            total += n_rows * _step(v_in, v, params, optimizer, hidden, visible)
+        return total / n_samples
+
+    curve, _ = epoch_loop(
+        run_epoch,
+        n_epochs=epochs,
+        params=lambda: params,
+        label="autoencoder pretraining",
+        quantity="autoencoder pretraining loss",
+        learning_rate_name="learning_rate_init",
+        task=task,
+        after_epoch=lambda loss: {"learning_rate": learning_rate},
+    )
     return W, b_h, b_v, curve
 
 

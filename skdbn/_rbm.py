@@ -20,6 +20,7 @@ from ._autoencoder import pretrain_autoencoder_layer
 from ._backend import backend_of
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
+from ._training import epoch_loop
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import (
     AtomicFitTransformMixin,
@@ -44,11 +45,10 @@ from ._validation import (
     check_representable,
     check_same_backend,
     check_sampling_params,
-    check_training_progress,
     check_weight_growth,
+    count,
     validate_visible_data,
     warn,
-    warn_interrupted,
 )
 
 # Hinton's practical guide: momentum 0.5 while the weights settle, then 0.9.
@@ -356,14 +356,7 @@ class RBM(
 
     def _fit(self, X, rows=None, visible=None, *, task):
         self._initialize(X, self._new_generator(X), rows, visible)
-        try:
-            for _ in range(self.n_iter):
-                # The epochs of this call are the divergence check's reference.
-                history = self.reconstruction_error_curve_
-                if self._run_epoch(X, task, history=history, rows=rows):
-                    break  # a callback asked to stop
-        except KeyboardInterrupt:
-            warn_interrupted("RBM training", self.n_iter_)
+        self._train_epochs(X, self.n_iter, task, rows)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -406,10 +399,7 @@ class RBM(
 
     def _partial_fit(self, X, task):
         """One epoch over ``X``, reported to ``task`` (a DBN's layer when streamed)."""
-        try:
-            self._run_epoch(X, task)
-        except KeyboardInterrupt:
-            warn_interrupted("RBM training", 0)
+        self._train_epochs(X, 1, task)
         task.end()
 
     def transform(self, X):
@@ -681,7 +671,8 @@ class RBM(
         )
         if n_updates is not None and n_updates < AUTO_MIN_UPDATES:
             advice = (
-                f"after only {n_updates} CD updates it has learned nothing yet, "
+                f"after only {count(n_updates, 'CD update')} it has learned nothing "
+                "yet, "
                 f"or its step is too large. Train longer (raise n_iter: "
                 f"{AUTO_MIN_UPDATES} updates or more is usual), or {lower} "
                 "if the reconstruction error grew during training."
@@ -791,14 +782,12 @@ class RBM(
         self.reconstruction_error_curve_ = []
         self.n_iter_ = 0
 
-    def _run_epoch(self, X, task, history=(), rows=None):
-        """One pass of mini-batch CD updates over ``X`` (or its rows ``rows``).
+    def _train_epochs(self, X, n_epochs, task, rows=None):
+        """``n_epochs`` epochs of mini-batch CD over ``X`` (or its rows ``rows``).
 
-        ``history`` holds the errors of this call's earlier epochs, against
-        which an exploding error is detected. The epoch is reported to
-        ``task``; returns True when a callback asks to stop.
+        Each epoch is a step of the package's one epoch loop
+        (:func:`skdbn._training.epoch_loop`), reported to ``task``.
         """
-        task.epoch_begin()
         n_samples = count_rows(X, rows)
         batch_size = min(self.batch_size, n_samples)
         dtype = self.components_.dtype
@@ -814,37 +803,44 @@ class RBM(
         self._rng = backend.adopt_rng(self._rng)
         if self.persistent:
             self._ensure_persistent_chain(batch_size)
-        momentum = (
-            self.initial_momentum
-            if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
-            else self.momentum
-        )
-        # The parameters are trained packed in one matrix (biases included)
-        # and written back after the epoch, also when it is cut short.
-        packed = rbm_math.pack_params(*self._params())
-        try:
-            # Overflow is caught below as divergence, with a useful message.
-            with np.errstate(over="ignore", invalid="ignore"):
+
+        def run_epoch():
+            momentum = (
+                self.initial_momentum
+                if self.n_iter_ < INITIAL_MOMENTUM_EPOCHS
+                else self.momentum
+            )
+            # The parameters are trained packed in one matrix (biases
+            # included) and written back after the epoch, also when it is
+            # cut short.
+            packed = rbm_math.pack_params(*self._params())
+            try:
                 total_error = self._run_batches(
                     X, n_samples, batch_size, workspace, momentum, packed, rows
                 )
-        finally:
-            rbm_math.unpack_params(packed, *self._params())
-        error = total_error / n_samples
-        check_training_progress(
-            error,
-            history,
-            self._params(),
-            "RBM reconstruction error",
-            self._learning_rate_param,
+            finally:
+                rbm_math.unpack_params(packed, *self._params())
+            return total_error / n_samples
+
+        def after_epoch(error):
+            # With Bernoulli visible units the error is bounded: exploding
+            # weights are the sign of divergence there.
+            check_weight_growth(self.components_, self._learning_rate_param)
+            self.reconstruction_error_curve_.append(error)
+            self.learning_rate_ = self._learning_rate()
+            self.n_iter_ += 1
+            return {"learning_rate": self.learning_rate_}
+
+        epoch_loop(
+            run_epoch,
+            n_epochs=n_epochs,
+            params=self._params,
+            label="RBM training",
+            quantity="RBM reconstruction error",
+            learning_rate_name=self._learning_rate_param,
+            task=task,
+            after_epoch=after_epoch,
         )
-        # With Bernoulli visible units the error is bounded: exploding
-        # weights are the sign of divergence there.
-        check_weight_growth(self.components_, self._learning_rate_param)
-        self.reconstruction_error_curve_.append(error)
-        self.learning_rate_ = self._learning_rate()
-        self.n_iter_ += 1
-        return task.epoch_done(error, learning_rate=self.learning_rate_)
 
     def _run_batches(
         self, X, n_samples, batch_size, workspace, momentum, packed, rows=None

@@ -16,7 +16,7 @@ from ._units import (
     visible_unit_above,
 )
 from ._utils import child_seed, count_rows, take_rows
-from ._validation import DataRangeWarning, per_layer, warn
+from ._validation import DataRangeWarning, count, per_layer, warn
 
 
 def layer_units(visible_unit, hidden_units):
@@ -255,7 +255,8 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
         warn(
             f"{layer} barely responds to its input: {flat} of its {n_units} "
             "hidden units take nearly the same value for every row. Its "
-            f"{n_updates} CD updates ({rbm.n_iter_} epochs) did not move the "
+            f"{count(n_updates, 'CD update')} ({count(rbm.n_iter_, 'epoch')}) did "
+            "not move the "
             "weights far from their small random start, and the network can "
             "end much worse than one without pretraining. Use "
             "pretrain_epochs='auto' (at least 1000 updates per layer), a "
@@ -270,8 +271,9 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
             f"{layer} has learned little: the squared error of its "
             f"reconstruction of its input is {ratio:.0%} of the error of "
             "predicting every row by the column means (well-trained layers "
-            f"reach {LEARNED_LITTLE_RATIO:.0%} or less), after {n_updates} "
-            f"updates ({rbm.n_iter_} epochs). The network can end much worse "
+            f"reach {LEARNED_LITTLE_RATIO:.0%} or less), after "
+            f"{count(n_updates, 'update')} ({count(rbm.n_iter_, 'epoch')}). "
+            "The network can end much worse "
             "than one without pretraining. Use pretrain_epochs='auto' (at "
             "least 1000 updates per layer), or pretrain_epochs=0"
             + (

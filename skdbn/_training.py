@@ -345,6 +345,73 @@ def _stalled(state, n_iter_no_change, tol, verbose, label):
     return True
 
 
+def epoch_loop(
+    run_epoch,
+    *,
+    n_epochs,
+    params,
+    label,
+    quantity,
+    learning_rate_name,
+    task=None,
+    after_epoch=None,
+    stop=None,
+):
+    """Run up to ``n_epochs`` epochs: the one epoch loop of every stage.
+
+    Each training stage (CD pretraining of an RBM, autoencoder pretraining,
+    mini-batch fine-tuning and the head, up-down fine-tuning) passes its
+    epoch as ``run_epoch()``, which makes one pass of updates over the data
+    and returns the epoch's loss; everything else is done here, the same
+    way for every stage:
+
+    * overflow in the products is silenced while the epoch runs, then a
+      non-finite or exploding loss (against this call's first epoch) or a
+      non-finite parameter of ``params()`` raises a
+      :class:`~skdbn.TrainingDivergedError` naming ``quantity`` and the
+      parameter ``learning_rate_name`` to lower;
+    * ``after_epoch(loss)`` records the epoch in the stage's own history and
+      returns what the progress report shows beside the loss (a dict with
+      ``validation_score`` and ``learning_rate``); it may raise too;
+    * the epoch is reported to ``task`` (a :class:`~skdbn._progress.Task`:
+      verbose output, ``history_``, callbacks), which may ask to stop;
+      ``stop()`` is the stage's own stopping rule (a stalled loss);
+    * Ctrl-C ends the stage with a warning and keeps the weights reached,
+      as scikit-learn's MLP does. A stage keeps its parameters consistent
+      when an epoch is cut short (the epoch writes them back in a
+      ``finally``).
+
+    Returns
+    -------
+    losses : list of float
+        The loss of each epoch run.
+    stopped : bool
+        Whether the loop ended before ``n_epochs``: asked by a callback,
+        by ``stop`` or by Ctrl-C.
+    """
+    losses = []
+    try:
+        for _ in range(n_epochs):
+            if task is not None:
+                task.epoch_begin()
+            # Overflow is reported below as divergence, with a useful message.
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = run_epoch()
+            check_training_progress(
+                loss, losses, params(), quantity, learning_rate_name
+            )
+            report = after_epoch(loss) if after_epoch is not None else {}
+            losses.append(loss)
+            if task is not None and task.epoch_done(loss, **report):
+                return losses, True  # a callback asked to stop
+            if stop is not None and stop():
+                return losses, True
+    except KeyboardInterrupt:
+        warn_interrupted(label, len(losses))
+        return losses, True
+    return losses, False
+
+
 def run_epochs(
     net,
     X,
@@ -422,75 +489,67 @@ def run_epochs(
         # A batch's rows, or its expected sum of weights.
         penalty_rows = batch_size * epoch_weight / n_samples
         step_penalty_rows = None
-    n_run = 0
-    stopped = False
-    call_losses = []  # this call's epochs: the reference for divergence
-    try:
-        for _ in range(n_epochs):
-            if task is not None:
-                task.epoch_begin()
-            if state.schedule == "cosine":
-                state.optimizer.learning_rate = cosine_learning_rate(
-                    state.learning_rate_init, state.n_epochs, state.horizon or n_epochs
-                )
-            total = 0.0
-            # Overflow is reported below as divergence, with a useful message.
-            with np.errstate(over="ignore", invalid="ignore"):
-                for batch in minibatches(n_samples, batch_size, rng, rows, backend):
-                    n_rows = batch.shape[0]
-                    wb = None
-                    if weights is not None:
-                        wb = backend.take(weights, batch, w_batch[:n_rows])
-                        if not bool(xp.any(wb)):
-                            continue
-                    xb = load_batch(X, batch, X_batch[:n_rows, ...])
-                    if input_noise:
-                        # Masking noise: each value kept with 1 - input_noise.
-                        keep = uniform(rng, backend.empty(xb.shape, xb.dtype))
-                        xb *= backend.greater_equal_(keep, input_noise)
-                    yb = backend.take(Y, batch, Y_batch[:n_rows, ...])
-                    value = train_step(
-                        net,
-                        xb,
-                        yb,
-                        state.optimizer,
-                        weights=wb,
-                        alpha=alpha,
-                        penalty_rows=step_penalty_rows,
-                        dropout=dropout,
-                        rng=rng,
-                    )
-                    total += value * total_weight(n_rows, wb)
-            # The L2 term at the epoch's final weights (computing it per batch
-            # would cost a sweep over every weight each step).
-            with np.errstate(over="ignore", invalid="ignore"):
-                epoch_loss = total / epoch_weight + l2_penalty(net, alpha, penalty_rows)
-            check_training_progress(
-                epoch_loss,
-                call_losses,
-                net.params,
-                f"{label} loss",
-                learning_rate_name,
+
+    def run_epoch():
+        if state.schedule == "cosine":
+            state.optimizer.learning_rate = cosine_learning_rate(
+                state.learning_rate_init, state.n_epochs, state.horizon or n_epochs
             )
-            n_run += 1
-            call_losses.append(epoch_loss)
-            state.n_epochs += 1
-            _record_epoch(net, state, epoch_loss, validation, tol)
-            if task is not None and task.epoch_done(
-                epoch_loss,
-                validation_score=state.validation_scores[-1] if validation else None,
-                learning_rate=state.optimizer.learning_rate,
-            ):
-                stopped = True  # a callback asked to stop
-                break
-            if check_convergence and state.no_improvement_count > n_iter_no_change:
-                stopped = _stalled(state, n_iter_no_change, tol, verbose, label)
-                if stopped:
-                    break
-    except KeyboardInterrupt:
-        # As scikit-learn's MLP does: end this stage, keep what it reached.
-        warn_interrupted(label, n_run)
-        stopped = True
+        total = 0.0
+        for batch in minibatches(n_samples, batch_size, rng, rows, backend):
+            n_rows = batch.shape[0]
+            wb = None
+            if weights is not None:
+                wb = backend.take(weights, batch, w_batch[:n_rows])
+                if not bool(xp.any(wb)):
+                    continue
+            xb = load_batch(X, batch, X_batch[:n_rows, ...])
+            if input_noise:
+                # Masking noise: each value kept with 1 - input_noise.
+                keep = uniform(rng, backend.empty(xb.shape, xb.dtype))
+                xb *= backend.greater_equal_(keep, input_noise)
+            yb = backend.take(Y, batch, Y_batch[:n_rows, ...])
+            value = train_step(
+                net,
+                xb,
+                yb,
+                state.optimizer,
+                weights=wb,
+                alpha=alpha,
+                penalty_rows=step_penalty_rows,
+                dropout=dropout,
+                rng=rng,
+            )
+            total += value * total_weight(n_rows, wb)
+        # The L2 term at the epoch's final weights (computing it per batch
+        # would cost a sweep over every weight each step).
+        return total / epoch_weight + l2_penalty(net, alpha, penalty_rows)
+
+    def after_epoch(epoch_loss):
+        state.n_epochs += 1
+        _record_epoch(net, state, epoch_loss, validation, tol)
+        return {
+            "validation_score": state.validation_scores[-1] if validation else None,
+            "learning_rate": state.optimizer.learning_rate,
+        }
+
+    def stalled():
+        if check_convergence and state.no_improvement_count > n_iter_no_change:
+            return _stalled(state, n_iter_no_change, tol, verbose, label)
+        return False
+
+    call_losses, stopped = epoch_loop(
+        run_epoch,
+        n_epochs=n_epochs,
+        params=lambda: net.params,
+        label=label,
+        quantity=f"{label} loss",
+        learning_rate_name=learning_rate_name,
+        task=task,
+        after_epoch=after_epoch,
+        stop=stalled,
+    )
+    n_run = len(call_losses)
 
     state.stopped = stopped  # by a stall or Ctrl-C, not by n_epochs
     if validation is not None and state.best_params is not None:

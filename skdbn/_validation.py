@@ -46,6 +46,11 @@ _PACKAGE_DIRS = tuple(
 )
 
 
+def count(n, noun):
+    """``"1 epoch"``, ``"3 epochs"``: a number with its noun, for messages."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def warn(message, category=UserWarning):
     """``warnings.warn`` attributed to the first caller outside skdbn and sklearn.
 
