@@ -15,11 +15,12 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._backend import backend_of, dtype_name
 from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import auto_pretrain_epochs, make_rbm_stack, pretrain_greedy
-from ._training import COLLAPSE_MARGIN
+from ._training import COLLAPSE_MARGIN, epoch_loop
 from ._units import get_unit, label_joined_unit
 from ._updown import (
     TopRBM,
@@ -42,12 +43,9 @@ from ._validation import (
     check_finite_output,
     check_finite_samples,
     check_sampling_params,
-    check_training_progress,
     input_backend,
     one_hot,
-    validate_visible_data,
     warn,
-    warn_interrupted,
 )
 
 # Every hidden layer of the generative model is binary: its top RBM's label
@@ -306,7 +304,11 @@ class GenerativeDBNClassifier(
         X, y = self._validate_Xy(X, y, reset=not warm)
         if not warm:
             self.classes_ = check_classes(y, type(self).__name__)
-        Y = one_hot(y, self.classes_, DTYPES[self.dtype])
+        backend = input_backend(X)
+        Y = backend.asarray(one_hot(y, _host(self.classes_), DTYPES[self.dtype]))
+        if not warm and np.issubdtype(self.classes_.dtype, np.number):
+            # Numeric labels live with the model (predict gathers them there).
+            self.classes_ = backend.asarray(self.classes_)
         task = Task.start_fit(
             self,
             X,
@@ -369,16 +371,21 @@ class GenerativeDBNClassifier(
         stage = task.subtask("pretraining", n_subtasks=len(rbms))
         if lower:
             pretrain_greedy(lower, X, stage, verbose=self.verbose)
-        self.recognition_coefs_ = [rbm.components_.T.copy() for rbm in lower]
-        self.recognition_intercepts_ = [rbm.intercept_hidden_.copy() for rbm in lower]
-        self.generative_coefs_ = [rbm.components_.copy() for rbm in lower]
-        self.generative_intercepts_ = [rbm.intercept_visible_.copy() for rbm in lower]
-        joined = np.hstack([Y, self._penultimate(X)])
+        backend = backend_of(Y)
+        self.recognition_coefs_ = [backend.copy(rbm.components_.T) for rbm in lower]
+        self.recognition_intercepts_ = [
+            backend.copy(rbm.intercept_hidden_) for rbm in lower
+        ]
+        self.generative_coefs_ = [backend.copy(rbm.components_) for rbm in lower]
+        self.generative_intercepts_ = [
+            backend.copy(rbm.intercept_visible_) for rbm in lower
+        ]
+        joined = backend.xp.concat([Y, self._penultimate(X)], axis=1)
         top_task = stage.subtask(
             n_subtasks=top.n_iter, layer=len(rbms), verbose=top.verbose
         )
         # By name: the top RBM's fitted state stays plain data (see get_unit).
-        visible = label_joined_unit(len(self.classes_), top.visible_unit)
+        visible = label_joined_unit(self.classes_.shape[0], top.visible_unit)
         top._fit_rows(joined, None, top_task, visible=visible)
         top_task.end()
         stage.end()
@@ -413,43 +420,49 @@ class GenerativeDBNClassifier(
         )
         recognition = list(zip(self.recognition_coefs_, self.recognition_intercepts_))
         generative = list(zip(self.generative_coefs_, self.generative_intercepts_))
-        buffer = np.empty((batch_size, X.shape[1]), dtype=DTYPES[self.dtype])
-        n_before = len(self.up_down_curve_)  # a warm start's earlier epochs
-        try:
-            for _ in range(n_epochs):
-                stage.epoch_begin()
-                total = 0.0
-                with np.errstate(over="ignore", invalid="ignore"):
-                    try:
-                        for batch in minibatches(n_samples, batch_size, self._rng):
-                            V = load_batch(X, batch, buffer[: len(batch)])
-                            total += up_down_step(
-                                V,
-                                Y[batch],
-                                recognition,
-                                generative,
-                                self._units,
-                                top,
-                                learning_rate=self.up_down_learning_rate,
-                                n_gibbs_steps=self.up_down_gibbs_steps,
-                                rng=self._rng,
-                            )
-                    finally:
-                        top.unpack()
-                error = total / n_samples
-                check_training_progress(
-                    error,
-                    self.up_down_curve_[n_before:],
-                    self._all_params(),
-                    "up-down reconstruction error",
-                    "up_down_learning_rate",
-                )
-                self.up_down_curve_.append(error)
-                self.n_iter_ += 1
-                if stage.epoch_done(error, learning_rate=self.up_down_learning_rate):
-                    break  # a callback asked to stop
-        except KeyboardInterrupt:
-            warn_interrupted("Up-down fine-tuning", self.n_iter_)
+        backend = backend_of(Y)
+        buffer = backend.empty((batch_size, X.shape[1]), Y.dtype)
+        labels = backend.empty((batch_size, Y.shape[1]), Y.dtype)
+        self._rng = backend.adopt_rng(self._rng)
+
+        def run_epoch():
+            total = 0.0
+            try:
+                for batch in minibatches(
+                    n_samples, batch_size, self._rng, backend=backend
+                ):
+                    n_rows = batch.shape[0]
+                    V = load_batch(X, batch, buffer[:n_rows, ...])
+                    total += up_down_step(
+                        V,
+                        backend.take(Y, batch, labels[:n_rows, ...]),
+                        recognition,
+                        generative,
+                        self._units,
+                        top,
+                        learning_rate=self.up_down_learning_rate,
+                        n_gibbs_steps=self.up_down_gibbs_steps,
+                        rng=self._rng,
+                    )
+            finally:
+                top.unpack()
+            return total / n_samples
+
+        def after_epoch(error):
+            self.up_down_curve_.append(error)
+            self.n_iter_ += 1
+            return {"learning_rate": self.up_down_learning_rate}
+
+        epoch_loop(
+            run_epoch,
+            n_epochs=n_epochs,
+            params=self._all_params,
+            label="Up-down fine-tuning",
+            quantity="up-down reconstruction error",
+            learning_rate_name="up_down_learning_rate",
+            task=stage,
+            after_epoch=after_epoch,
+        )
         stage.end()
 
     def _warn_if_worse_than_prior(self, X, Y, stage, parameter, max_rows=2000):
@@ -462,15 +475,16 @@ class GenerativeDBNClassifier(
         warned.
         """
         n_rows = min(max_rows, X.shape[0])
-        rows, Y = take_rows(X, 0, n_rows), Y[:n_rows]
-        features = self._penultimate(rows).astype(self.top_rbm_.components_.dtype)
+        rows, Y = take_rows(X, 0, n_rows), Y[:n_rows, ...]
+        xp = backend_of(Y).xp
+        features = xp.astype(self._penultimate(rows), self.top_rbm_.components_.dtype)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             log_odds = label_log_odds(
                 features, *self.top_rbm_._params(), Y.shape[1], self.top_rbm_._hidden
             )
             softmax = get_unit("softmax")
             model_loss = softmax.loss(softmax.activate(log_odds), Y)
-        prior_loss = softmax.loss(np.broadcast_to(Y.mean(axis=0), Y.shape), Y)
+        prior_loss = softmax.loss(xp.mean(Y, axis=0)[None, :] + xp.zeros_like(Y), Y)
         if model_loss <= COLLAPSE_MARGIN * prior_loss:
             return False
         warn(
@@ -487,14 +501,14 @@ class GenerativeDBNClassifier(
 
         The top RBM's weights from the penultimate layer (not the labels).
         """
-        top = self.top_rbm_.components_[:, len(self.classes_) :]
+        top = self.top_rbm_.components_[:, self.classes_.shape[0] :]
         return [*self.recognition_coefs_, top.T]
 
     def _fitted_copy(self):
         """The attributes a copy needs to predict as this model does now."""
         return {
-            "recognition_coefs_": [W.copy() for W in self.recognition_coefs_],
-            "recognition_intercepts_": [b.copy() for b in self.recognition_intercepts_],
+            "recognition_coefs_": [_copy(W) for W in self.recognition_coefs_],
+            "recognition_intercepts_": [_copy(b) for b in self.recognition_intercepts_],
             "top_rbm_": copy.deepcopy(self.top_rbm_),
         }
 
@@ -519,16 +533,18 @@ class GenerativeDBNClassifier(
         )
         return predict(net, X)
 
-    def _label_log_odds(self, X):
+    def _label_log_odds(self, X, method):
         check_is_fitted(self)
-        _refuse_other_backends(X)
-        X = validate_visible_data(self, X, reset=False, fitting=False)
-        features = self._penultimate(X).astype(self.top_rbm_.components_.dtype)
+        X = self._validate_X(X, reset=False, fitting=False, method=method)
+        dtype = self.top_rbm_.components_.dtype
+        features = backend_of(self.top_rbm_.components_).xp.astype(
+            self._penultimate(X), dtype
+        )
         with np.errstate(over="ignore", invalid="ignore"):
             log_odds = label_log_odds(
                 features,
                 *self.top_rbm_._params(),
-                len(self.classes_),
+                self.classes_.shape[0],
                 self.top_rbm_._hidden,
             )
         return check_finite_output(log_odds, log_odds.dtype), features
@@ -546,7 +562,7 @@ class GenerativeDBNClassifier(
         proba : ndarray of shape (n_samples, n_classes)
             ``P(label | x)``, columns in the order of ``classes_``.
         """
-        log_odds, _ = self._label_log_odds(X)
+        log_odds, _ = self._label_log_odds(X, "predict_proba")
         return get_unit("softmax").activate(log_odds)
 
     def predict_log_proba(self, X):
@@ -562,9 +578,10 @@ class GenerativeDBNClassifier(
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class.
         """
-        log_odds, _ = self._label_log_odds(X)
-        log_odds -= log_odds.max(axis=1, keepdims=True)
-        log_odds -= np.log(np.exp(log_odds).sum(axis=1, keepdims=True))
+        log_odds, _ = self._label_log_odds(X, "predict_log_proba")
+        xp = backend_of(log_odds).xp
+        log_odds -= xp.max(log_odds, axis=1, keepdims=True)
+        log_odds -= xp.log(xp.sum(xp.exp(log_odds), axis=1, keepdims=True))
         return log_odds
 
     def predict(self, X):
@@ -580,8 +597,8 @@ class GenerativeDBNClassifier(
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        log_odds, _ = self._label_log_odds(X)
-        return self.classes_[log_odds.argmax(axis=1)]
+        log_odds, _ = self._label_log_odds(X, "predict")
+        return _labels(self.classes_, backend_of(log_odds).xp.argmax(log_odds, axis=1))
 
     def transform(self, X):
         """Top-layer hidden probabilities, with the labels at their posterior.
@@ -600,8 +617,9 @@ class GenerativeDBNClassifier(
         H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
             Top-layer features.
         """
-        log_odds, features = self._label_log_odds(X)
-        joined = np.hstack([get_unit("softmax").activate(log_odds), features])
+        log_odds, features = self._label_log_odds(X, "transform")
+        xp = backend_of(features).xp
+        joined = xp.concat([get_unit("softmax").activate(log_odds), features], axis=1)
         W, b_h, _ = self.top_rbm_._params()
         up = Network([W.T], [b_h], [self.top_rbm_._hidden])
         return check_finite_output(predict(up, joined), W.dtype)
@@ -640,18 +658,21 @@ class GenerativeDBNClassifier(
         """
         check_is_fitted(self)
         check_sampling_params(n_samples, n_gibbs_steps)
-        rng = make_generator(random_state)
-        dtype = self.top_rbm_.components_.dtype
+        W = self.top_rbm_.components_
+        backend = backend_of(W)
+        classes = _host(self.classes_)
+        # (The labels are drawn on the host, the chains on the model's device.)
+        host_rng = make_generator(random_state)
         if y is None:
-            codes = rng.integers(len(self.classes_), size=n_samples)
-            labels = one_hot(self.classes_[codes], self.classes_, dtype)
+            codes = host_rng.integers(len(classes), size=n_samples)
         else:
-            codes = _class_codes(y, self.classes_, n_samples)
-            labels = np.zeros((n_samples, len(self.classes_)), dtype=dtype)
-            labels[np.arange(n_samples), codes] = 1
+            codes = _class_codes(y, classes, n_samples)
+        labels = np.zeros((n_samples, len(classes)), dtype=dtype_name(W.dtype))
+        labels[np.arange(n_samples), codes] = 1
+        rng = backend.adopt_rng(host_rng)
         with np.errstate(over="ignore", invalid="ignore"):
             X, labels = dream(
-                labels,
+                backend.asarray(labels),
                 self.top_rbm_._params(),
                 self.top_rbm_._units(),
                 list(zip(self.generative_coefs_, self.generative_intercepts_)),
@@ -660,7 +681,8 @@ class GenerativeDBNClassifier(
                 rng=rng,
                 clamp_labels=y is not None,
             )
-        return check_finite_samples(X), self.classes_[labels.argmax(axis=1)]
+        codes = backend.xp.argmax(labels, axis=1)
+        return check_finite_samples(X), _labels(self.classes_, codes)
 
     @property
     def _n_features_out(self):
@@ -669,17 +691,8 @@ class GenerativeDBNClassifier(
     def _fitted_array(self):
         return self.top_rbm_.components_
 
-    def _validate_X(self, X, reset, fitting, method=None):
-        _refuse_other_backends(X)
-        return super()._validate_X(X, reset, fitting, method)
-
-    def _validate_Xy(self, X, y, reset, method="fit"):
-        _refuse_other_backends(X)
-        return super()._validate_Xy(X, y, reset, method)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.array_api_support = False
         tags.classifier_tags.multi_label = False
         tags.transformer_tags.preserves_dtype = [self.dtype]
         return tags
@@ -759,11 +772,18 @@ def _class_code(label, classes, kind):
     return int(matches[0]) if matches.size else None
 
 
-def _refuse_other_backends(X):
-    if not input_backend(X).is_numpy:
-        raise ValueError(
-            "GenerativeDBNClassifier computes on NumPy arrays only; under "
-            "array_api_dispatch pass it NumPy data (for instance "
-            "tensor.cpu().numpy()), or use DBNClassifier, which runs in any "
-            "Array API namespace."
-        )
+def _host(array):
+    """A NumPy view or copy of an array of any backend."""
+    return backend_of(array).to_numpy(array)
+
+
+def _copy(array):
+    return backend_of(array).copy(array)
+
+
+def _labels(classes, codes):
+    """The classes at ``codes``: on the model's device when ``classes`` is there."""
+    backend = backend_of(codes)
+    if backend_of(classes) is backend:
+        return backend.xp.take(classes, codes, axis=0)
+    return classes[backend.to_numpy(codes)]  # labels NumPy holds

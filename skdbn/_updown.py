@@ -18,13 +18,12 @@ generative (top-down) weights. In the arrays here:
 
 Greedy pretraining gives tied weights (the generative ``W`` is the
 recognition ``W`` transposed); :func:`up_down_step` unties and fine-tunes
-them. Every function works on float32 or float64 arrays alike.
+them. Every function works on float32 or float64 arrays alike, of any
+namespace the backend supports (:mod:`skdbn._backend`), on its device.
 """
 
-import numpy as np
-
 from . import _rbm_numerics as rbm_math
-from ._blas import gemm
+from ._backend import backend_of
 from ._network import Network, predict
 from ._units import activate_affine, get_unit, uniform
 
@@ -53,11 +52,10 @@ def label_log_odds(features, W, b_h, b_v, n_labels, hidden_unit):
     log_odds : ndarray of shape (n_samples, n_labels)
     """
     hidden = get_unit(hidden_unit)
-    features_to_hidden = Network(
-        [np.ascontiguousarray(W[:, n_labels:].T)], [b_h], ["gaussian"]
-    )
+    backend = backend_of(W)
+    features_to_hidden = Network([backend.copy(W[:, n_labels:].T)], [b_h], ["gaussian"])
     pre = predict(features_to_hidden, features)  # features @ W_f.T + b_h
-    log_odds = np.empty((pre.shape[0], n_labels), dtype=pre.dtype)
+    log_odds = backend.empty((pre.shape[0], n_labels), pre.dtype)
     for label in range(n_labels):
         log_odds[:, label] = b_v[label] - hidden.free_energy_term(pre + W[:, label])
     return log_odds
@@ -71,23 +69,25 @@ def _sample_states(pre, unit, rng):
     unit = get_unit(unit)
     if unit.input_scale != 1:
         pre *= unit.input_scale
-    out = np.empty_like(pre)
+    out = backend_of(pre).empty(pre.shape, pre.dtype)
     unit.activate_and_sample_scaled(pre, rng, out)
     return out
 
 
 def _affine(A, W, b, trans_b=False):
-    """``A @ op(W) + b``, by the training BLAS (see :mod:`skdbn._blas`)."""
-    out = np.empty((A.shape[0], W.shape[0] if trans_b else W.shape[1]), dtype=W.dtype)
+    """``A @ op(W) + b``, by the backend's product (one BLAS on the host)."""
+    backend = backend_of(W)
+    out = backend.empty((A.shape[0], W.shape[0] if trans_b else W.shape[1]), W.dtype)
     out[...] = b
-    return gemm(A, W, out, beta=1.0, trans_b=trans_b)
+    return backend.gemm(A, W, out, beta=1.0, trans_b=trans_b)
 
 
 def _delta_rule(W, b, inputs, targets, predictions, step):
     """``W += step * inputs.T @ (targets - predictions)`` and ``b`` likewise."""
-    error = np.subtract(targets, predictions, out=predictions)
-    gemm(inputs, error, W, alpha=step, beta=1.0, trans_a=True)
-    b += step * error.sum(axis=0)
+    backend = backend_of(W)
+    error = backend.subtract(targets, predictions, predictions)
+    backend.gemm(inputs, error, W, alpha=step, beta=1.0, trans_a=True)
+    b += step * backend.xp.sum(error, axis=0)
 
 
 def up_down_step(
@@ -135,7 +135,8 @@ def up_down_step(
         Step of every update, per row of the batch.
     n_gibbs_steps : int
         Gibbs steps of the top RBM's negative phase.
-    rng : numpy.random.Generator
+    rng : generator
+        The backend's random generator (:meth:`NumpyBackend.adopt_rng`).
 
     Returns
     -------
@@ -144,7 +145,7 @@ def up_down_step(
         one-layer prediction of the data from the wake states above it (the
         top RBM's reconstruction error when there are no lower layers).
     """
-    n_rows = len(V)
+    n_rows = V.shape[0]
     step = learning_rate / n_rows
     n_lower = len(recognition)
     wake = [V]
@@ -173,8 +174,9 @@ def up_down_step(
 
     # The negative phase ends on the penultimate layer's means: sample them.
     means = top.workspace.visible[n_rows : 2 * n_rows, k:-1]
+    backend = backend_of(means)
     sleep = [None] * n_lower + [
-        (uniform(rng, np.empty_like(means)) < means).astype(means.dtype)
+        backend.less_(uniform(rng, backend.empty(means.shape, means.dtype)), means)
     ]
     for i in reversed(range(n_lower)):
         W, b = generative[i]
@@ -193,7 +195,7 @@ def up_down_step(
         for i, (W, b) in enumerate(recognition)
     ]
     residual = V - generative_predictions[0]
-    squared_error = float(np.vdot(residual, residual))
+    squared_error = backend.to_float(backend.squared_norm(residual))
     for i in range(n_lower):
         _delta_rule(
             *generative[i], wake[i + 1], wake[i], generative_predictions[i], step
@@ -233,10 +235,11 @@ class TopRBM:
         self.n_labels = get_unit(visible_unit).n_labels
         self.visible_unit = visible_unit
         self.hidden_unit = hidden_unit
+        backend = backend_of(W)
         self.packed = rbm_math.pack_params(W, b_h, b_v)
-        self.velocity = np.zeros_like(self.packed)
+        self.velocity = backend.zeros(self.packed.shape, self.packed.dtype)
         self.workspace = rbm_math.CDWorkspace(
-            batch_size, W.shape[1], W.shape[0], W.dtype
+            batch_size, W.shape[1], W.shape[0], W.dtype, backend
         )
         self.momentum = momentum
         self.weight_decay = weight_decay
@@ -277,7 +280,8 @@ def dream(
     generative : list of (W, b)
     units : list of str
     n_gibbs_steps : int
-    rng : numpy.random.Generator
+    rng : generator
+        The backend's random generator.
 
     Returns
     -------
@@ -289,12 +293,13 @@ def dream(
     W, b_h, b_v = top_params
     joined, hidden = get_unit(top_units[0]), get_unit(top_units[1])
     k = joined.n_labels
-    n_samples = len(labels)
-    visible = np.empty((n_samples, W.shape[1]), dtype=W.dtype)
+    n_samples = labels.shape[0]
+    backend = backend_of(W)
+    visible = backend.empty((n_samples, W.shape[1]), W.dtype)
     visible[:, :k] = labels
-    visible[:, k:] = _sample_states(
-        np.repeat(b_v[None, k:], n_samples, axis=0), joined.features, rng
-    )
+    biases = backend.zeros((n_samples, W.shape[1] - k), W.dtype)
+    biases += b_v[None, k:]
+    visible[:, k:] = _sample_states(biases, joined.features, rng)
     for _ in range(n_gibbs_steps):
         h = _sample_states(_affine(visible, W, b_h, trans_b=True), hidden, rng)
         means = _affine(h, W, b_v)  # the sampler leaves the means here
