@@ -7,6 +7,11 @@ updates, random numbers into a buffer, row gathers and fresh buffers.
 :func:`backend_of` gives the backend of an array, so the core never names a
 library:
 
+Every backend derives from :class:`Backend`, which defines the interface
+and the few operations written once for all (in terms of the others); a
+backend that misses an operation fails loudly rather than falling back to
+NumPy's code. No module outside this one asks which backend it runs on.
+
 - :class:`NumpyBackend`, for NumPy arrays: products through scipy's BLAS
   (:mod:`skdbn._blas`) and ``out=`` ufuncs, the fast CPU path;
 - :class:`ArrayAPIBackend`, for any namespace of the Array API standard
@@ -44,7 +49,67 @@ def _uniform_float32(rng, out):
     return out
 
 
-class NumpyBackend:
+class Backend:
+    """The operations the numeric core computes with.
+
+    Subclasses implement every method below that raises
+    ``NotImplementedError``; the others are written here once, from them.
+    Attributes: ``xp`` (the Array API namespace), ``device``, ``key`` (a
+    string naming namespace and device) and ``memory_order`` (the layout
+    training asks of its data: ``"C"`` where gathering rows walks memory,
+    None where the namespace has no say).
+    """
+
+    def __str__(self):
+        return f"{self.xp.__name__} on {self.device}"
+
+    def _missing(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} lacks this operation")
+
+    # Buffers and conversion.
+    empty = zeros = asarray = to_numpy = dtype = cast = _missing
+    # Products.
+    gemm = axpy = squared_norm = _missing
+    # Elementwise, in place (trailing underscore) or into ``out``.
+    tanh_ = exp_ = sqrt_ = clip_min_ = less_ = greater_equal_ = _missing
+    negative_ = assign_sqrt = divide_into = subtract = sum_rows = _missing
+    fill_scaled = clip = copy = softplus = log_ndtr = row_sum_of_squares = _missing
+    # Rows.
+    take = order_batch_ = _missing
+    # Random numbers.
+    make_rng = _owns = uniform_ = normal_ = permutation = _missing
+    random_uniform = random_normal = _missing
+
+    def to_float(self, x):
+        """A Python float of a 0-d array (one read back from the device)."""
+        return float(x)
+
+    def logistic_of_half_(self, half_x):
+        """The logistic function of ``x`` in place, given ``0.5 * x``.
+
+        ``0.5 * tanh(0.5 * x) + 0.5`` is the logistic function exactly, never
+        overflows and runs several times faster than ``scipy.special.expit``
+        on float32 arrays.
+        """
+        self.tanh_(half_x)
+        half_x *= 0.5
+        half_x += 0.5
+        return half_x
+
+    def bernoulli_(self, rng, means, out):
+        """A 0.0 / 1.0 sample of each unit with probability ``means``, into ``out``."""
+        self.uniform_(rng, out)
+        return self.less_(out, means)
+
+    def adopt_rng(self, rng):
+        """``rng`` if it is this backend's kind of generator, else a new one
+        seeded from it (a model moved to another namespace goes on training)."""
+        if self._owns(rng):
+            return rng
+        return self.make_rng(int(rng.integers(2**31 - 1)))
+
+
+class NumpyBackend(Backend):
     """NumPy arrays: scipy's BLAS for products, ufuncs writing in place.
 
     ``xp`` is NumPy seen through the Array API (scikit-learn's vendored
@@ -54,8 +119,11 @@ class NumpyBackend:
 
     xp = _numpy_namespace
     device = None
-    is_numpy = True
     key = "numpy"
+    memory_order = "C"
+
+    def __str__(self):
+        return "NumPy"
 
     # -- buffers and conversion ----------------------------------------------
 
@@ -74,8 +142,9 @@ class NumpyBackend:
     def dtype(self, name):
         return np.dtype(name)
 
-    def to_float(self, x):
-        return float(x)
+    def cast(self, x, dtype):
+        """``x`` in ``dtype``, row-major (BLAS's fast layout), copied if needed."""
+        return np.ascontiguousarray(x, dtype=dtype)
 
     # -- products --------------------------------------------------------------
 
@@ -94,23 +163,6 @@ class NumpyBackend:
 
     def tanh_(self, x):
         return np.tanh(x, out=x)
-
-    def logistic_of_half_(self, half_x):
-        """The logistic function of ``x`` in place, given ``0.5 * x``.
-
-        ``0.5 * tanh(0.5 * x) + 0.5`` is the logistic function exactly, never
-        overflows and runs several times faster than ``scipy.special.expit``
-        on float32 arrays.
-        """
-        self.tanh_(half_x)
-        half_x *= 0.5
-        half_x += 0.5
-        return half_x
-
-    def bernoulli_(self, rng, means, out):
-        """A 0.0 / 1.0 sample of each unit with probability ``means``, into ``out``."""
-        self.uniform_(rng, out)
-        return self.less_(out, means)
 
     def exp_(self, x):
         return np.exp(x, out=x)
@@ -177,17 +229,16 @@ class NumpyBackend:
     def take(self, X, rows, out):
         return np.take(X, rows, axis=0, out=out)
 
+    def order_batch_(self, batch):
+        """Order a mini-batch's row indices for gathering, in place: sorted,
+        so that gathering the rows walks memory forwards."""
+        batch.sort()
+        return batch
+
     # -- random numbers ----------------------------------------------------------
 
     def make_rng(self, seed):
         return np.random.default_rng(seed)
-
-    def adopt_rng(self, rng):
-        """``rng`` if it is this backend's kind of generator, else a new one
-        seeded from it (a model moved to another namespace goes on training)."""
-        if self._owns(rng):
-            return rng
-        return self.make_rng(int(rng.integers(2**31 - 1)))
 
     def _owns(self, rng):
         return isinstance(rng, np.random.Generator)
@@ -222,7 +273,7 @@ class NumpyBackend:
 NUMPY = NumpyBackend()
 
 
-class ArrayAPIBackend(NumpyBackend):
+class ArrayAPIBackend(Backend):
     """Any Array API namespace ``xp``, on ``device``.
 
     Operations the standard has no in-place form of write their result back
@@ -230,7 +281,7 @@ class ArrayAPIBackend(NumpyBackend):
     the device (:class:`TorchBackend` and CuPy use their own generators).
     """
 
-    is_numpy = False
+    memory_order = None
 
     def __init__(self, xp, device):
         self.xp = xp
@@ -256,6 +307,9 @@ class ArrayAPIBackend(NumpyBackend):
 
     def dtype(self, name):
         return getattr(self.xp, dtype_name(name))
+
+    def cast(self, x, dtype):
+        return self.xp.astype(x, dtype, copy=False)
 
     def gemm(self, A, B, C, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         a = A.T if trans_a else A
@@ -328,6 +382,10 @@ class ArrayAPIBackend(NumpyBackend):
         out[...] = self.xp.take(X, rows, axis=0)
         return out
 
+    def order_batch_(self, batch):
+        # Gathers run on the device, in any order: left as drawn.
+        return batch
+
     def fill_scaled(self, out, x, scale):
         out[...] = x * scale if scale != 1 else x
         return out
@@ -362,6 +420,9 @@ class ArrayAPIBackend(NumpyBackend):
 
     def make_rng(self, seed):
         return np.random.default_rng(seed)
+
+    def _owns(self, rng):
+        return isinstance(rng, np.random.Generator)
 
     def uniform_(self, rng, out):
         values = rng.random(tuple(out.shape))

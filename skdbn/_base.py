@@ -482,7 +482,7 @@ class BaseDBN(BaseEstimator):
                 accept_sparse="csr",
                 dtype=backend.dtype(self.dtype),
                 # Training gathers rows (see validate_visible_data).
-                order="C" if backend.is_numpy else None,
+                order=backend.memory_order,
                 ensure_all_finite=False,  # check_visible_range does it
                 multi_output=getattr(self, "_multi_output", False),
                 y_numeric=not is_classifier(self),

@@ -126,15 +126,11 @@ def _predict_blocks(net, X, out, block_rows, dtype, rows):
         elif n_rows < block_rows:
             if block is None:
                 block = backend.zeros((block_rows, X.shape[1]), dtype)
-            if not backend.is_numpy:
-                chunk = backend.xp.astype(chunk, dtype)
-            block[:n_rows, ...] = chunk
+            block[:n_rows, ...] = backend.cast(chunk, dtype)
             block[n_rows:, ...] = 0
             chunk = block
-        elif backend.is_numpy:
-            chunk = np.ascontiguousarray(chunk, dtype=dtype)
         else:
-            chunk = backend.xp.astype(chunk, dtype)
+            chunk = backend.cast(chunk, dtype)
         out[start:stop, ...] = forward(net, chunk)[0][-1][:n_rows, ...]
     return out
 

@@ -909,9 +909,11 @@ class RBM(
 def _row_chunks(X, rows, chunk_bytes=2**20):
     """Dense chunks of (the rows ``rows`` of) dense ``X``, about 1 MiB each."""
     n_rows = count_rows(X, rows)
-    chunk_rows = max(1, chunk_bytes // max(1, X.shape[1] * X.itemsize))
+    backend = backend_of(X)
+    itemsize = backend.xp.finfo(X.dtype).bits // 8
+    chunk_rows = max(1, chunk_bytes // max(1, X.shape[1] * itemsize))
     for start in range(0, n_rows, chunk_rows):
-        yield np.ascontiguousarray(take_rows(X, start, start + chunk_rows, rows))
+        yield backend.cast(take_rows(X, start, start + chunk_rows, rows), X.dtype)
 
 
 def _sum_of_squares(X, rows=None):
@@ -920,26 +922,21 @@ def _sum_of_squares(X, rows=None):
     if sp.issparse(X):
         data = (X if rows is None else X[rows]).data
         return backend.squared_norm(data) if data.size else 0.0
-    if not backend.is_numpy:
-        kept = X if rows is None else backend.xp.take(X, rows, axis=0)
-        return float(backend.squared_norm(kept))
-    return sum(backend.squared_norm(chunk) for chunk in _row_chunks(X, rows))
+    return sum(
+        backend.to_float(backend.squared_norm(chunk)) for chunk in _row_chunks(X, rows)
+    )
 
 
 def _column_means(X, rows=None):
     """Column means, in float64, of (rows of) dense or sparse ``X``."""
     n_rows = count_rows(X, rows)
-    backend = backend_of(X)
-    if not backend.is_numpy:
-        xp = backend.xp
-        kept = X if rows is None else xp.take(X, rows, axis=0)
-        return xp.astype(xp.sum(kept, axis=0), xp.float64) / max(1, n_rows)
     if sp.issparse(X):
         X = X if rows is None else X[rows]
         sums = np.bincount(X.indices, weights=X.data, minlength=X.shape[1])
     else:
+        xp = backend_of(X).xp
         sums = sum(
-            chunk.sum(axis=0, dtype=np.float64) for chunk in _row_chunks(X, rows)
+            xp.sum(chunk, axis=0, dtype=xp.float64) for chunk in _row_chunks(X, rows)
         )
     return sums / max(1, n_rows)
 

@@ -209,8 +209,7 @@ def _glorot_initialise(rbm):
         n_hidden,
         rbm._hidden,
         rbm._rng,
-        # (On NumPy drawn in float64, so both precisions start alike.)
-        np.float64 if backend.is_numpy else rbm.components_.dtype,
+        rbm.components_.dtype,  # (drawn in float64 on NumPy: see random_uniform)
         backend,
     )
 

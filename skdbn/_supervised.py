@@ -992,8 +992,7 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         backend = backend_of(predicted)
         xp = backend.xp
         scale = self._y_scale if self._y_ndim == 2 else self._y_scale[0]
-        y = backend.asarray(np.asarray(y, dtype=np.float64) if backend.is_numpy else y)
-        y = xp.astype(y, scale.dtype)
+        y = xp.astype(backend.asarray(y), scale.dtype)
         return float(
             r2_score(y / scale, predicted / scale, sample_weight=sample_weight)
         )

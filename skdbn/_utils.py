@@ -50,9 +50,9 @@ def minibatches(n_samples, batch_size, rng=None, rows=None, backend=NUMPY):
         order[i : min(i + batch_size, n_samples)]
         for i in range(0, n_samples, batch_size)
     ]
-    if rng is not None and backend.is_numpy:
+    if rng is not None:
         for batch in batches:
-            batch.sort()
+            backend.order_batch_(batch)
     return batches
 
 

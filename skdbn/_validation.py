@@ -127,15 +127,14 @@ def check_same_backend(X, fitted, estimator, method):
     copied between devices behind the user's back.
     """
     fitted_backend, input = backend_of(fitted), input_backend(X)
-    if fitted_backend is input or (fitted_backend.is_numpy and input.is_numpy):
+    if fitted_backend is input:
         return
-    where = lambda b: "NumPy" if b.is_numpy else f"{b.xp.__name__} on {b.device}"  # noqa: E731
     # (Worded as scikit-learn's own check_same_namespace words it.)
     raise ValueError(
         f"Inputs passed to {type(estimator).__name__}.{method}() must use the "
         "same namespace and the same device as those passed to fit(): the "
-        f"model was fitted on {where(fitted_backend)}, the data are on "
-        f"{where(input)} (another namespace than NumPy's needs "
+        f"model was fitted on {fitted_backend}, the data are on "
+        f"{input} (another namespace than NumPy's needs "
         "array_api_dispatch=True). You can move the model with "
         "sklearn.utils._array_api.move_estimator_to(model, xp, device)."
     )
@@ -159,7 +158,7 @@ def validate_visible_data(estimator, X, *, reset, fitting, fitted=None, method=N
         X,
         accept_sparse="csr",
         dtype=backend.dtype(estimator.dtype) if fitting else "numeric",
-        order="C" if fitting and backend.is_numpy else None,
+        order=backend.memory_order if fitting else None,
         ensure_all_finite=False,  # check_visible_range does it in one pass
         reset=reset,
     )

@@ -491,3 +491,42 @@ def test_unknown_schedule_is_refused():
 
     with pytest.raises(ValueError, match="schedule"):
         TrainingState(None, schedule="exponential")
+
+
+# -- the backend interface -------------------------------------------------------
+
+
+def _interface():
+    from skdbn._backend import Backend
+
+    return [
+        name
+        for name, value in vars(Backend).items()
+        if value is Backend._missing and name != "_missing"
+    ]
+
+
+@pytest.mark.parametrize("name", ["NumpyBackend", "ArrayAPIBackend"])
+def test_each_backend_implements_the_whole_interface_itself(name):
+    # A namespace backend that inherited NumPy's code would run NumPy
+    # functions on its arrays wherever it missed an override; each backend
+    # implements every operation of the interface, and neither derives from
+    # the other.
+    from skdbn import _backend
+
+    cls = getattr(_backend, name)
+    assert not issubclass(_backend.ArrayAPIBackend, _backend.NumpyBackend)
+    interface = _interface()
+    assert len(interface) > 30
+    missing = [m for m in interface if getattr(cls, m) is _backend.Backend._missing]
+    assert not missing, f"{name} lacks {missing}"
+
+
+def test_a_missing_operation_fails_loudly():
+    from skdbn._backend import Backend
+
+    class Partial(Backend):
+        xp, device = np, None
+
+    with pytest.raises(NotImplementedError, match="Partial lacks"):
+        Partial().empty((2, 2), np.float32)
