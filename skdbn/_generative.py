@@ -496,14 +496,6 @@ class GenerativeDBNClassifier(
         )
         return True
 
-    def _encoder_coefs(self):
-        """Recognition weights from the input upwards, then the top RBM's.
-
-        The top RBM's weights from the penultimate layer (not the labels).
-        """
-        top = self.top_rbm_.components_[:, self.classes_.shape[0] :]
-        return [*self.recognition_coefs_, top.T]
-
     def _fitted_copy(self):
         """The attributes a copy needs to predict as this model does now."""
         return {

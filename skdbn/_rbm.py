@@ -605,10 +605,6 @@ class RBM(
     def _params(self):
         return self.components_, self.intercept_hidden_, self.intercept_visible_
 
-    def _encoder_coefs(self):
-        """Weights from the input upwards, each ``(fan_in, fan_out)``."""
-        return [self.components_.T]
-
     def _units(self):
         """The fitted (visible, hidden) unit types, whatever set_params did since."""
         return self._visible, self._hidden

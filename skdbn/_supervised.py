@@ -401,10 +401,6 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     def _network(self):
         return Network(self.coefs_, self.intercepts_, self._units + [self._output_unit])
 
-    def _encoder_coefs(self):
-        """Weights of the pretrained stack from the input upwards (no head)."""
-        return self.coefs_[: len(self.pretraining_curves_)]
-
     def _reset_history(self):
         self.loss_curve_ = []
         self._start_validation_history(warm=False)

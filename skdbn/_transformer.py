@@ -522,10 +522,6 @@ class DBNTransformer(
     def _encoder(self):
         return self._autoencoder().layers(0, len(self.rbms_))
 
-    def _encoder_coefs(self):
-        """Weights from the input upwards, each ``(fan_in, fan_out)``."""
-        return self._encoder().coefs
-
     def _decoder(self):
         return self._autoencoder().layers(len(self.rbms_))
 

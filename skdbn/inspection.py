@@ -24,6 +24,10 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._generative import GenerativeDBNClassifier
+from ._rbm import RBM
+from ._validation import count
+
 __all__ = [
     "FiltersDisplay",
     "ReconstructionsDisplay",
@@ -50,6 +54,21 @@ def _split_pipeline(estimator, X=None):
         estimator = estimator[-1]
     check_is_fitted(estimator)
     return estimator, X
+
+
+def _encoder_weights(model):
+    """The pretrained stack's weights from the input upwards, each ``(fan_in,
+    fan_out)``, read from the model's public fitted attributes."""
+    if isinstance(model, RBM):
+        return [model.components_.T]
+    if isinstance(model, GenerativeDBNClassifier):
+        # The top RBM's weights from the penultimate layer, not the labels.
+        n_labels = model.classes_.shape[0]
+        top = model.top_rbm_.components_[:, n_labels:]
+        return [*model.recognition_coefs_, top.T]
+    # The unrolled network: the pretrained layers first (a head, or the
+    # autoencoder's decoder, above them).
+    return model.coefs_[: len(model.pretraining_curves_)]
 
 
 def _check_image_shape(image_shape, n_features):
@@ -186,11 +205,11 @@ GenerativeDBNClassifier or Pipeline
         display : FiltersDisplay
         """
         model, _ = _split_pipeline(estimator)
-        coefs = model._encoder_coefs()
+        coefs = _encoder_weights(model)
         if not -len(coefs) <= layer < len(coefs):
             raise ValueError(
-                f"layer={layer} is out of range: the model has {len(coefs)} "
-                "pretrained layers."
+                f"layer={layer} is out of range: the model has "
+                f"{count(len(coefs), 'pretrained layer')}."
             )
         layer = layer % len(coefs)
         projection = coefs[0].astype(np.float64)

@@ -78,6 +78,13 @@ def test_filters_of_a_pipeline_and_of_every_estimator(digits):
     np.testing.assert_allclose(
         _data(display.images_[0]), clf.coefs_[0][:, 0].reshape(8, 8)
     )
+    # A head's own hidden layers are not pretrained filters.
+    headed = DBNClassifier(
+        (6,), head_hidden_layer_sizes=(5,), pretrain_epochs=2, max_iter=2
+    ).fit(X, y)
+    assert len(FiltersDisplay.from_estimator(headed, layer=-1).images_) == 6
+    with pytest.raises(ValueError, match="has 1 pretrained layer\\."):
+        FiltersDisplay.from_estimator(headed, layer=1)
     gen = GenerativeDBNClassifier((6,), up_down_epochs=1, random_state=0).fit(X, y)
     display = FiltersDisplay.from_estimator(gen, image_shape=(8, 8))
     np.testing.assert_allclose(
