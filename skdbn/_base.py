@@ -3,11 +3,9 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._backend import backend_of
 from ._rbm import RBM
@@ -17,10 +15,6 @@ from ._units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._utils import child_seed, count_rows
 from ._validation import (
     DTYPES,
-    check_same_backend,
-    check_visible_range,
-    input_backend,
-    validate_visible_data,
 )
 
 PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256,)
@@ -457,43 +451,6 @@ class BaseDBN(BaseEstimator):
     def _fitted_array(self):
         """A fitted weight array: where the model computes."""
         return self.coefs_[0]
-
-    def _validate_X(self, X, reset, fitting, method=None):
-        fitted = None if reset else self._fitted_array()
-        return validate_visible_data(
-            self, X, reset=reset, fitting=fitting, fitted=fitted, method=method
-        )
-
-    def _validate_Xy(self, X, y, reset, method="fit"):
-        """Training data and targets, checked; the data's range warned about.
-
-        Under ``array_api_dispatch`` ``X`` stays in its namespace and on its
-        device; ``y`` comes back as a NumPy array (targets are encoded on
-        the host, once, and the encoding moved to the device).
-        """
-        backend = input_backend(X)
-        # scikit-learn's finiteness check sums y, which overflows for finite
-        # targets near the largest float (refused with advice later).
-        with np.errstate(over="ignore", invalid="ignore"):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse="csr",
-                dtype=backend.dtype(self.dtype),
-                # Training gathers rows (see validate_visible_data).
-                order=backend.memory_order,
-                ensure_all_finite=False,  # check_visible_range does it
-                multi_output=getattr(self, "_multi_output", False),
-                y_numeric=not is_classifier(self),
-                reset=reset,
-            )
-        if not reset:
-            check_same_backend(X, self._fitted_array(), self, method)
-        check_visible_range(X, self.visible_unit, fitting=True)
-        if sp.issparse(y):  # a sparse label indicator matrix, as MLPClassifier takes
-            return X, y.toarray()
-        return X, backend_of(y).to_numpy(y)
 
     def _training_state(self, net, scope, *, fresh):
         """The fine-tuning state: the last call's carried over, or a new one."""

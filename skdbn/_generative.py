@@ -45,6 +45,7 @@ from ._validation import (
     check_sampling_params,
     input_backend,
     one_hot,
+    validate_visible_data,
     warn,
 )
 
@@ -301,7 +302,7 @@ class GenerativeDBNClassifier(
         warm = self.warm_start and hasattr(self, "top_rbm_")
         if warm:
             self._check_structure_unchanged("fit with warm_start=True")
-        X, y = self._validate_Xy(X, y, reset=not warm)
+        X, y = validate_visible_data(self, X, y, reset=not warm, fitting=True)
         if not warm:
             self.classes_ = check_classes(y, type(self).__name__)
         backend = input_backend(X)
@@ -527,7 +528,7 @@ class GenerativeDBNClassifier(
 
     def _label_log_odds(self, X, method):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False, method=method)
+        X = validate_visible_data(self, X, reset=False, fitting=False, method=method)
         dtype = self.top_rbm_.components_.dtype
         features = backend_of(self.top_rbm_.components_).xp.astype(
             self._penultimate(X), dtype

@@ -291,7 +291,7 @@ class RBM(
             The fitted model.
         """
         self._check_inert_options()
-        X = self._validate_input(X, reset=True, fitting=True)
+        X = validate_visible_data(self, X, reset=True, fitting=True)
         task = Task.start_fit(self, X, n_subtasks=self.n_iter, verbose=self.verbose)
         self._fit(X, task=task)
         task.end()
@@ -390,8 +390,8 @@ class RBM(
         first_call = not hasattr(self, "components_")
         if not first_call:
             self._check_structure_unchanged()
-        X = self._validate_input(
-            X, reset=first_call, fitting=True, method="partial_fit"
+        X = validate_visible_data(
+            self, X, reset=first_call, fitting=True, method="partial_fit"
         )
         if first_call:
             self._initialize(X, self._new_generator(X))
@@ -416,7 +416,9 @@ class RBM(
             Hidden means: probabilities for Bernoulli hidden units.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, fitting=False, method="transform")
+        X = validate_visible_data(
+            self, X, reset=False, fitting=False, method="transform"
+        )
         return check_finite_output(self._transform(X), self.components_.dtype)
 
     def _transform(self, X, rows=None):
@@ -465,7 +467,7 @@ class RBM(
             Visible states sampled after one step.
         """
         check_is_fitted(self)
-        v = self._validate_input(v, reset=False, fitting=False, method="gibbs")
+        v = validate_visible_data(self, v, reset=False, fitting=False, method="gibbs")
         if sp.issparse(v):
             v = v.toarray()
         # Sampling has a generator of its own, so that it does not change what
@@ -537,7 +539,9 @@ class RBM(
             Free energy of each row.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, fitting=False, method="free_energy")
+        X = validate_visible_data(
+            self, X, reset=False, fitting=False, method="free_energy"
+        )
         units = self._units()
         return self._density(
             X, lambda V, *params: rbm_math.free_energy(V, *params, *units)
@@ -565,7 +569,9 @@ class RBM(
             Score of each row.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False, fitting=False, method="score_samples")
+        X = validate_visible_data(
+            self, X, reset=False, fitting=False, method="score_samples"
+        )
         visible, hidden = self._units()
         if get_unit(visible).binary:
             return self._density(
@@ -609,11 +615,9 @@ class RBM(
         """The fitted (visible, hidden) unit types, whatever set_params did since."""
         return self._visible, self._hidden
 
-    def _validate_input(self, X, reset, fitting, method=None):
-        fitted = None if reset else self.components_
-        return validate_visible_data(
-            self, X, reset=reset, fitting=fitting, fitted=fitted, method=method
-        )
+    def _fitted_array(self):
+        """A fitted weight array: where the model computes."""
+        return self.components_
 
     def _new_generator(self, X):
         """A generator seeded from ``random_state`` on ``X``'s backend."""

@@ -35,6 +35,7 @@ from ._validation import (
     check_finite_output,
     check_sample_weight,
     one_hot,
+    validate_visible_data,
     warn,
 )
 
@@ -167,7 +168,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         warm = self.warm_start and hasattr(self, "coefs_")
         if warm:
             self._check_structure_unchanged("fit with warm_start=True")
-        X, y = self._validate_Xy(X, y, reset=not warm)
+        X, y = validate_visible_data(self, X, y, reset=not warm, fitting=True)
         backend = backend_of(X)
         sample_weight = self._check_sample_weight(sample_weight, X, y)
         Y = self._encode_targets(y, first_call=not warm, sample_weight=sample_weight)
@@ -245,7 +246,9 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         first_call = not hasattr(self, "coefs_")
         if not first_call:
             self._check_structure_unchanged("partial_fit")
-        X, y = self._validate_Xy(X, y, reset=first_call, method="partial_fit")
+        X, y = validate_visible_data(
+            self, X, y, reset=first_call, fitting=True, method="partial_fit"
+        )
         backend = backend_of(X)
         sample_weight = self._check_sample_weight(sample_weight, X, y)
         Y = self._encode_targets(
@@ -612,7 +615,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
 
     def _forward(self, X, method="predict"):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False, method=method)
+        X = validate_visible_data(self, X, reset=False, fitting=False, method=method)
         return check_finite_output(predict(self._network(), X), self.coefs_[0].dtype)
 
 

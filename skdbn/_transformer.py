@@ -32,6 +32,7 @@ from ._validation import (
     check_same_backend,
     check_sampling_params,
     per_layer,
+    validate_visible_data,
 )
 
 # What a streamed stack takes from the DBN's parameters at every call.
@@ -236,7 +237,7 @@ class DBNTransformer(
             The fitted transformer.
         """
         self._check_fine_tuning_options()
-        X = self._validate_X(X, reset=True, fitting=True)
+        X = validate_visible_data(self, X, reset=True, fitting=True)
         backend = backend_of(X)
         self._rng = make_generator(self.random_state, backend)
         self._record_structure()
@@ -297,7 +298,9 @@ class DBNTransformer(
         first_call = not hasattr(self, "rbms_")
         if not first_call:
             self._check_structure_unchanged("partial_fit")
-        X = self._validate_X(X, reset=first_call, fitting=True, method="partial_fit")
+        X = validate_visible_data(
+            self, X, reset=first_call, fitting=True, method="partial_fit"
+        )
         if first_call:
             self._rng = make_generator(self.random_state, backend_of(X))
             self._record_structure()
@@ -354,7 +357,9 @@ class DBNTransformer(
             Top-layer activations.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False, method="transform")
+        X = validate_visible_data(
+            self, X, reset=False, fitting=False, method="transform"
+        )
         return check_finite_output(predict(self._encoder(), X), self.coefs_[0].dtype)
 
     def inverse_transform(self, X):
@@ -399,7 +404,7 @@ class DBNTransformer(
             Minus the mean squared reconstruction error per row.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, fitting=False, method="score")
+        X = validate_visible_data(self, X, reset=False, fitting=False, method="score")
         reconstruction = predict(self._autoencoder(), X)
         check_finite_output(reconstruction, reconstruction.dtype)
         X = X.toarray() if hasattr(X, "toarray") else X

@@ -9,6 +9,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 import sklearn
+from sklearn.base import is_classifier
 from sklearn.utils._param_validation import InvalidParameterError, make_constraint
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
@@ -140,34 +141,58 @@ def check_same_backend(X, fitted, estimator, method):
     )
 
 
-def validate_visible_data(estimator, X, *, reset, fitting, fitted=None, method=None):
+def validate_visible_data(
+    estimator, X, y="no_validation", *, reset, fitting, method=None
+):
     """``validate_data`` for data entering the visible layer, plus its checks.
 
-    Fitting converts the data to the estimator's dtype, in row-major order
-    (training gathers rows into its batches; from a column-major array each
-    row is a strided gather, many times slower). Prediction paths keep any
-    real dtype (uint8 images stay uint8): the network converts them block
-    by block, so memory does not grow with a float copy of the whole input.
-    Under ``array_api_dispatch`` the data stay in their namespace and on
-    their device; with ``fitted`` (a fitted array) they must be those of the
-    model.
+    The one route of every estimator's ``X`` (and, given ``y``, of its
+    training targets; then ``(X, y)`` is returned). Fitting converts the
+    data to the estimator's dtype, in the backend's training layout (on
+    NumPy row-major: training gathers rows into its batches, and from a
+    column-major array each row is a strided gather, many times slower).
+    Prediction paths keep any real dtype (uint8 images stay uint8): the
+    network converts them block by block, so memory does not grow with a
+    float copy of the whole input. Under ``array_api_dispatch`` the data
+    stay in their namespace and on their device; after the first fit
+    (``reset=False``) they must be those of the model's fitted arrays
+    (``estimator._fitted_array()``), and ``method`` names the call in the
+    error. Targets come back as a NumPy array: they are encoded on the host,
+    once, and the encoding moved to the device.
     """
     backend = input_backend(X)
-    X = validate_data(
-        estimator,
-        X,
+    options = dict(
         accept_sparse="csr",
         dtype=backend.dtype(estimator.dtype) if fitting else "numeric",
         order=backend.memory_order if fitting else None,
         ensure_all_finite=False,  # check_visible_range does it in one pass
         reset=reset,
     )
-    if fitted is not None:
-        check_same_backend(X, fitted, estimator, method)
+    supervised = not (isinstance(y, str) and y == "no_validation")
+    if supervised:
+        # scikit-learn's finiteness check sums y, which overflows for finite
+        # targets near the largest float (refused with advice later).
+        with np.errstate(over="ignore", invalid="ignore"):
+            X, y = validate_data(
+                estimator,
+                X,
+                y,
+                multi_output=getattr(estimator, "_multi_output", False),
+                y_numeric=not is_classifier(estimator),
+                **options,
+            )
+    else:
+        X = validate_data(estimator, X, **options)
+    if not reset:
+        check_same_backend(X, estimator._fitted_array(), estimator, method)
     if X.dtype == backend.xp.bool:
         X = as_dtype(X, backend.dtype("uint8"))
     check_visible_range(X, estimator.visible_unit, fitting=fitting)
-    return X
+    if not supervised:
+        return X
+    if sp.issparse(y):  # a sparse label indicator matrix, as MLPClassifier takes
+        return X, y.toarray()
+    return X, backend_of(y).to_numpy(y)
 
 
 def check_activations(H, n_expected, dtype, what):
