@@ -572,11 +572,13 @@ def run_epochs(
     return n_run
 
 
-# A run whose last epoch's loss exceeds a constant prediction's by this
-# factor has collapsed; below it, mini-batch and dropout noise on targets the
-# network cannot fit (random labels) can leave the training loss a little
-# above the constant's.
-COLLAPSE_MARGIN = 1.05
+# A trained model whose training loss exceeds a constant prediction's by this
+# factor has collapsed. The final model is scored (not the epochs' running
+# means), so only the last steps' noise on targets the network cannot fit
+# (random labels) leaves it a little above the constant; a smaller step,
+# which the warning advises, reduces that too. (The property suite found
+# DBNRegressor(learning_rate_init=1) 1.8 % worse than the mean on noise.)
+COLLAPSE_MARGIN = 1.01
 
 
 def _warn_if_worse_than_constant(
