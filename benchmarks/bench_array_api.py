@@ -140,7 +140,7 @@ class NotOnDeviceError(RuntimeError):
     """skdbn returned something other than torch tensors on the device."""
 
 
-class NumpyBackend:
+class NumpyInputs:
     """skdbn's NumPy path: arrays as they are, no dispatch."""
 
     name = "NumPy"
@@ -159,7 +159,7 @@ class NumpyBackend:
             raise TypeError(f"{what} is a {type(value).__name__}, not a numpy array")
 
 
-class TorchBackend:
+class TorchInputs:
     """Torch tensors on one device, under scikit-learn's array API dispatch."""
 
     def __init__(self, device):
@@ -858,8 +858,8 @@ def recipe_spec(args):
 
 def main(argv=None):
     args = finish_args(make_parser().parse_args(argv))
-    device = TorchBackend(args.device)
-    backends = {"numpy": NumpyBackend(), "device": device}
+    device = TorchInputs(args.device)
+    backends = {"numpy": NumpyInputs(), "device": device}
     if device.device.type == "cpu":
         torch.set_num_threads(args.threads or blas_threads())
     env = describe(device.device, args.threads)
