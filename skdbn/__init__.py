@@ -11,10 +11,14 @@ DBNClassifier, DBNRegressor
 GenerativeDBNClassifier
     The generative DBN of Hinton, Osindero & Teh (2006): labels joined to the
     top RBM, up-down fine-tuning, class-conditional sampling.
+
+show_versions
+    The versions of Python, the dependencies and the BLAS libraries in use.
 """
 
 from ._generative import GenerativeDBNClassifier
 from ._rbm import RBM
+from ._show_versions import show_versions
 from ._supervised import DBNClassifier, DBNRegressor
 from ._transformer import DBNTransformer
 from ._validation import TrainingDivergedError
@@ -26,5 +30,6 @@ __all__ = [
     "DBNTransformer",
     "GenerativeDBNClassifier",
     "TrainingDivergedError",
+    "show_versions",
 ]
 __version__ = "0.1.0.dev0"
