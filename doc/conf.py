@@ -9,6 +9,7 @@ import sys
 import warnings
 
 import matplotlib
+from sklearn.exceptions import ConvergenceWarning
 
 matplotlib.use("Agg")
 sys.path.insert(0, os.path.abspath(".."))
@@ -49,12 +50,18 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
+    # "Examples using this" on each API page (the class template's
+    # minigallery), from the uses the gallery's code makes of skdbn.
+    "doc_module": ("skdbn",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"skdbn": None},
     # The gallery is the one run of each example: as each finishes, this
     # scraper records the numbers tests/test_examples.py checks and the
     # figures README shows (doc/make_images.py copies them to doc/images/).
     "image_scrapers": ("make_images.record_gallery", "matplotlib"),
 }
 
-# Training examples on small data warn that they stopped at max_iter; the
-# pages show the results, not the warnings.
-warnings.filterwarnings("ignore", category=UserWarning)
+# Training examples on small data stop at max_iter on purpose: the pages
+# leave out scikit-learn's ConvergenceWarning, and show skdbn's own advice
+# (a UserWarning) where an example draws it.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
