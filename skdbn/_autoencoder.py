@@ -14,6 +14,7 @@ autoencoders).
 
 from ._backend import backend_of
 from ._network import weight_gradient
+from ._threads import stage_threads
 from ._training import Adam, epoch_loop
 from ._units import activate_affine, get_unit, glorot_uniform, uniform
 from ._utils import count_rows, load_batch, minibatches
@@ -83,6 +84,7 @@ def pretrain_autoencoder_layer(
     curve, _ = epoch_loop(
         run_epoch,
         n_epochs=epochs,
+        threads=stage_threads(batch_size, [W]),
         params=lambda: params,
         label="autoencoder pretraining",
         quantity="autoencoder pretraining loss",

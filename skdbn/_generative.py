@@ -20,6 +20,7 @@ from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._stack import auto_pretrain_epochs, make_rbm_stack, pretrain_greedy
+from ._threads import stage_threads
 from ._training import COLLAPSE_MARGIN, epoch_loop
 from ._units import get_unit, label_joined_unit
 from ._updown import (
@@ -457,6 +458,9 @@ class GenerativeDBNClassifier(
         epoch_loop(
             run_epoch,
             n_epochs=n_epochs,
+            threads=stage_threads(
+                batch_size, [*self.generative_coefs_, top_rbm.components_]
+            ),
             params=self._all_params,
             label="Up-down fine-tuning",
             quantity="up-down reconstruction error",

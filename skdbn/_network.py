@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._backend import backend_of
+from ._threads import limited, stage_threads
 from ._units import activate_affine, get_unit, uniform
 from ._utils import count_rows, take_rows
 
@@ -105,7 +106,10 @@ def predict(net, X, block_rows=PREDICT_BLOCK_ROWS, rows=None):
     n_out = net.coefs[-1].shape[1]
     out = backend_of(net.coefs[-1]).empty((count_rows(X, rows), n_out), dtype)
     # Values past the dtype's range become inf here; the caller reports that.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        limited(stage_threads(block_rows, net.coefs)),
+    ):
         _predict_blocks(net, X, out, block_rows, dtype, rows)
     return out
 

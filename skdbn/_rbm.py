@@ -20,6 +20,7 @@ from ._autoencoder import pretrain_autoencoder_layer
 from ._backend import backend_of
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
+from ._threads import stage_threads
 from ._training import epoch_loop
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, auto_learning_rate, get_unit
 from ._utils import (
@@ -834,6 +835,7 @@ class RBM(
         epoch_loop(
             run_epoch,
             n_epochs=n_epochs,
+            threads=stage_threads(batch_size, [self.components_]),
             params=self._params,
             label="RBM training",
             quantity="RBM reconstruction error",

@@ -25,6 +25,7 @@ from ._network import (
     total_weight,
     weight_gradient,
 )
+from ._threads import limited, stage_threads
 from ._units import get_unit, uniform
 from ._utils import count_rows, load_batch, minibatches, take_rows
 from ._validation import (
@@ -356,6 +357,7 @@ def epoch_loop(
     task=None,
     after_epoch=None,
     stop=None,
+    threads=None,
 ):
     """Run up to ``n_epochs`` epochs: the one epoch loop of every stage.
 
@@ -376,6 +378,8 @@ def epoch_loop(
     * the epoch is reported to ``task`` (a :class:`~skdbn._progress.Task`:
       verbose output, ``history_``, callbacks), which may ask to stop;
       ``stop()`` is the stage's own stopping rule (a stalled loss);
+    * each epoch runs on the BLAS threads ``threads`` (a
+      :class:`~skdbn._threads.ThreadPolicy`, None: the pool's own) chooses;
     * Ctrl-C ends the stage with a warning and keeps the weights reached,
       as scikit-learn's MLP does. A stage keeps its parameters consistent
       when an epoch is cut short (the epoch writes them back in a
@@ -395,7 +399,7 @@ def epoch_loop(
             if task is not None:
                 task.epoch_begin()
             # Overflow is reported below as divergence, with a useful message.
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"), limited(threads):
                 loss = run_epoch()
             check_training_progress(
                 loss, losses, params(), quantity, learning_rate_name
@@ -541,6 +545,7 @@ def run_epochs(
     call_losses, stopped = epoch_loop(
         run_epoch,
         n_epochs=n_epochs,
+        threads=stage_threads(batch_size, net.coefs),
         params=lambda: net.params,
         label=label,
         quantity=f"{label} loss",
@@ -741,8 +746,12 @@ def fit_lbfgs(
     if task is not None:
         task.epoch_begin()
 
+    rows_per_chunk = min(chunk_size, max(1, n_samples))
     try:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        with (
+            np.errstate(over="ignore", under="ignore", invalid="ignore"),
+            limited(stage_threads(rows_per_chunk, net.coefs)),
+        ):
             result = minimize(
                 loss_and_grad,
                 theta0,
