@@ -147,10 +147,10 @@ class ThreadPolicy:
             yield threads
 
 
-# One policy per product shape and dtype, shared by every stage and call
-# that multiplies those shapes: a measurement serves them all until it is
-# PROBE_INTERVAL old (predict on small chunks would otherwise measure at
-# every call).
+# One policy per weight shape and dtype, shared by every stage and call
+# that multiplies by those weights (training's batches and predict's
+# blocks alike): a measurement serves them all until it is PROBE_INTERVAL
+# old (predict on small chunks would otherwise measure at every call).
 _policies = {}
 
 
@@ -162,7 +162,9 @@ def stage_threads(rows, weights):
 
     largest = max(weights, key=lambda W: W.shape[0] * W.shape[1])
     on_numpy = backend_of(largest) is NUMPY
-    key = (int(rows), *map(int, largest.shape), str(largest.dtype), on_numpy)
+    # (W and its transpose cost the same: training multiplies by one,
+    # prediction often by the other.)
+    key = (*sorted(map(int, largest.shape)), str(largest.dtype), on_numpy)
     policy = _policies.get(key)
     if policy is None:
         policy = _policies[key] = ThreadPolicy(

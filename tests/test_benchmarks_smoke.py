@@ -297,3 +297,28 @@ def test_bench_curves_tiny(tmp_path):
         assert float(row[1]) == pytest.approx(train, abs=1e-4)
         assert float(row[2]) == pytest.approx(test, abs=1e-4)
         assert 0 <= test <= 1
+
+
+def test_bench_busy_quick():
+    # One round idle and beside one busy core (the script's own competing
+    # process, which it must stop): every fit has a row per load, and the
+    # goal's verdict follows from the slowdowns it prints.
+    stdout = run_script("bench_busy.py", "--quick", "--loads", "idle", "1 busy core")
+    for fit in (
+        "DBNClassifier (skdbn)",
+        "MLPClassifier",
+        "BernoulliRBM + LogisticRegression",
+    ):
+        rows = [line for line in stdout.splitlines() if line.startswith(fit + "  ")]
+        assert len(rows) == 2, stdout
+        for row in rows:
+            cells = row[len(fit) :].split()
+            default, one, ratio = (float(c) for c in cells[-4:-1])
+            assert default > 0 and one > 0
+            assert math.isclose(ratio, default / one, abs_tol=0.02)
+    goal = re.search(
+        r"goal (met|NOT met): .* takes ([0-9.]+)x .*MLPClassifier ([0-9.]+)x", stdout
+    )
+    assert goal, stdout
+    dbn, mlp = float(goal.group(2)), float(goal.group(3))
+    assert (goal.group(1) == "met") == (dbn <= 2.0 and dbn <= mlp)

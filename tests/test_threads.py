@@ -132,5 +132,6 @@ def test_a_small_dbn_trains_and_predicts_on_one_thread(two_threads, monkeypatch)
 def test_policies_are_shared_by_product_shape():
     W = np.zeros((500, 784), dtype=np.float32)
     first = _threads.stage_threads(100, [W])
-    assert _threads.stage_threads(100, [np.zeros((10, 10), np.float32), W]) is first
+    assert _threads.stage_threads(256, [np.zeros((10, 10), np.float32), W]) is first
+    assert _threads.stage_threads(256, [W.T]) is first
     assert _threads.stage_threads(100, [W.astype(np.float64)]) is not first
