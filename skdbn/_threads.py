@@ -4,9 +4,9 @@ On an idle 2-core machine two BLAS threads make a 784x500 CD epoch 1.5x
 faster than one; beside one other busy process they make it 2.9x slower,
 and the digits demo's DBN 4.5x slower (15.3 s against 3.4 s), because
 OpenBLAS's threads spin while they wait for a core that another process
-holds (``benchmarks/bench_busy.py``). Products below a few million
+holds (``benchmarks/bench_busy.py``). Products below a million
 floating-point operations gain nothing from threads even on an idle
-machine (digits' 16x256x256: 34 us on one thread, 31 us on two). So:
+machine, and above it the gain depends on the shape. So:
 
 - a stage whose products are small runs its BLAS on one thread;
 - a stage with large products times its own product shape on one thread
@@ -15,7 +15,7 @@ machine (digits' 16x256x256: 34 us on one thread, 31 us on two). So:
 - nothing ever uses more threads than the pool has: ``threadpool_limits``
   set by the user (or ``OPENBLAS_NUM_THREADS``) is an upper bound.
 
-All of it lives here; the epoch loop and the L-BFGS fit ask
+All of it lives here; the epoch loop, the L-BFGS fit and ``predict`` ask
 :func:`stage_threads` for a policy and enter :meth:`ThreadPolicy.limit`
 around their work.
 """
@@ -26,15 +26,17 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 
 # Products smaller than this (2 * m * k * n floating-point operations) run
-# on one thread. Measured with scipy's OpenBLAS on 2 cores, float32: 3.3
-# MFLOP (100x64x256) gained 1.00x from a second thread, 2.1 MFLOP 1.08x,
-# 5.1 MFLOP (1000x256x10) 1.71x, 13 MFLOP (100x256x256) 1.49x.
-SMALL_PRODUCT_FLOPS = 4e6
+# on one thread without measuring: a second thread gained nothing below it
+# (scipy's OpenBLAS, float32, 2 cores: 26x256x64 and 26x64x256, 0.85
+# MFLOP: 1.00x and 0.94x). Above it the gain depends on the shape, not the
+# flops alone (100x64x256, 3.3 MFLOP: 0.99x; 26x256x256, 3.4 MFLOP: 1.26x),
+# so larger products are measured.
+SMALL_PRODUCT_FLOPS = 1e6
 
 # The pool's threads are kept only when they are at least this much faster
 # than one thread on the stage's product: a near tie goes to one thread,
 # which cannot be slowed down by other processes' load.
-THREADS_GAIN = 1.15
+THREADS_GAIN = 1.1
 
 # A stage re-measures after this many seconds, as the machine's load changes.
 PROBE_INTERVAL = 5.0
@@ -42,10 +44,10 @@ PROBE_INTERVAL = 5.0
 # Each side of a measurement runs the product for at least this long, so
 # that it spans several of the scheduler's time slices (a single product
 # of half a millisecond can run between another process's slices).
-PROBE_SECONDS = 0.01
+PROBE_SECONDS = 0.006
 
 # At most this many rows in a measurement's product.
-PROBE_ROWS = 256
+PROBE_ROWS = 2048
 
 _controller = None
 
