@@ -10,7 +10,9 @@ library:
 Every backend derives from :class:`Backend`, which defines the interface
 and the few operations written once for all (in terms of the others); a
 backend that misses an operation fails loudly rather than falling back to
-NumPy's code. No module outside this one asks which backend it runs on.
+NumPy's code. No module outside this one branches its arithmetic on the
+backend (``host_blas`` tells :mod:`skdbn._threads` whether the products
+run on the host's BLAS, whose threads it manages).
 
 - :class:`NumpyBackend`, for NumPy arrays: products through scipy's BLAS
   (:mod:`skdbn._blas`) and ``out=`` ufuncs, the fast CPU path;
@@ -55,9 +57,10 @@ class Backend:
     Subclasses implement every method below that raises
     ``NotImplementedError``; the others are written here once, from them.
     Attributes: ``xp`` (the Array API namespace), ``device``, ``key`` (a
-    string naming namespace and device) and ``memory_order`` (the layout
+    string naming namespace and device), ``memory_order`` (the layout
     training asks of its data: ``"C"`` where gathering rows walks memory,
-    None where the namespace has no say).
+    None where the namespace has no say) and ``host_blas`` (whether the
+    products run on the host's BLAS).
     """
 
     def __str__(self):
@@ -121,6 +124,7 @@ class NumpyBackend(Backend):
     device = None
     key = "numpy"
     memory_order = "C"
+    host_blas = True
 
     def __str__(self):
         return "NumPy"
@@ -282,6 +286,7 @@ class ArrayAPIBackend(Backend):
     """
 
     memory_order = None
+    host_blas = False
 
     def __init__(self, xp, device):
         self.xp = xp

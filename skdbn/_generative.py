@@ -647,11 +647,14 @@ class GenerativeDBNClassifier(
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
+        X : array of shape (n_samples, n_features)
             Generated data: means of the visible units (probabilities in
-            [0, 1] for Bernoulli units).
-        y : ndarray of shape (n_samples,)
-            Their labels: ``y`` as given, or the label units' last state.
+            [0, 1] for Bernoulli units), in the namespace and on the device
+            of the model's arrays (NumPy unless it was fitted under
+            ``array_api_dispatch``).
+        y : array of shape (n_samples,)
+            Their labels: ``y`` as given, or the label units' last state;
+            numeric labels live with the model, others in NumPy.
         """
         check_is_fitted(self)
         check_sampling_params(n_samples, n_gibbs_steps)

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._backend import backend_of
-from ._threads import limited, stage_threads
+from ._threads import limited, prediction_threads
 from ._units import activate_affine, get_unit, uniform
 from ._utils import count_rows, take_rows
 
@@ -108,7 +108,7 @@ def predict(net, X, block_rows=PREDICT_BLOCK_ROWS, rows=None):
     # Values past the dtype's range become inf here; the caller reports that.
     with (
         np.errstate(over="ignore", invalid="ignore"),
-        limited(stage_threads(block_rows, net.coefs)),
+        limited(prediction_threads(block_rows, net.coefs)),
     ):
         _predict_blocks(net, X, out, block_rows, dtype, rows)
     return out

@@ -924,9 +924,9 @@ def _sum_of_squares(X, rows=None):
     if sp.issparse(X):
         data = (X if rows is None else X[rows]).data
         return backend.squared_norm(data) if data.size else 0.0
-    return sum(
-        backend.to_float(backend.squared_norm(chunk)) for chunk in _row_chunks(X, rows)
-    )
+    # (Summed where the chunks are, read back once.)
+    total = sum(backend.squared_norm(chunk) for chunk in _row_chunks(X, rows))
+    return backend.to_float(total)
 
 
 def _column_means(X, rows=None):

@@ -9,17 +9,24 @@ floating-point operations gain nothing from threads even on an idle
 machine, and above it the gain depends on the shape. So:
 
 - a stage whose products are small runs its BLAS on one thread;
-- a stage with large products times its own product shape on one thread
-  and on the pool's threads before its first epoch, and again every few
-  seconds, and runs on whichever was faster;
+- a training stage with larger products times its own product shape on
+  one thread and on the pool's threads before its first epoch, and again
+  every few seconds, and runs on whichever was faster;
+- prediction measures nothing (its output must not depend on the moment):
+  small products on one thread, larger ones on the pool's threads;
 - nothing ever uses more threads than the pool has: ``threadpool_limits``
-  set by the user (or ``OPENBLAS_NUM_THREADS``) is an upper bound.
+  set by the user (or ``OPENBLAS_NUM_THREADS``) is an upper bound;
+- only the main thread sets limits: threadpoolctl's limits are
+  process-wide, and two threads restoring them out of order would leave the
+  process at a stale count, so in other threads skdbn leaves the pools as
+  they are.
 
-All of it lives here; the epoch loop, the L-BFGS fit and ``predict`` ask
-:func:`stage_threads` for a policy and enter :meth:`ThreadPolicy.limit`
-around their work.
+All of it lives here; the epoch loop and the L-BFGS fit ask
+:func:`stage_threads`, ``predict`` asks :func:`prediction_threads`, and
+each enters :meth:`ThreadPolicy.limit` around its work.
 """
 
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 
@@ -46,8 +53,13 @@ PROBE_INTERVAL = 5.0
 # of half a millisecond can run between another process's slices).
 PROBE_SECONDS = 0.006
 
-# At most this many rows in a measurement's product.
+# A measurement's product has at most this many rows, and its weights at
+# most PROBE_WEIGHTS entries (a block of the real ones: a layer over 130,000
+# sparse features would otherwise be timed dense, with 700 MB of operands),
+# and at most PROBE_FLOPS floating-point operations per product.
 PROBE_ROWS = 2048
+PROBE_WEIGHTS = 2**20
+PROBE_FLOPS = 1e8
 
 _controller = None
 
@@ -81,32 +93,43 @@ class ThreadPolicy:
     on_numpy : bool
         Whether the stage computes with NumPy's BLAS (other backends choose
         their own threads).
+    measure : bool, default=True
+        Whether products of 1 MFLOP or more are timed (training) or run on
+        the pool's threads (prediction, whose output must not depend on
+        the moment).
     clock : callable, default=time.perf_counter
     """
 
-    def __init__(self, product, dtype, on_numpy=True, clock=time.perf_counter):
+    def __init__(
+        self, product, dtype, on_numpy=True, measure=True, clock=time.perf_counter
+    ):
         self.product = tuple(int(d) for d in product)
         self.dtype = np.dtype(dtype) if on_numpy else None
         self.on_numpy = on_numpy
+        self.measure = measure
         self.clock = clock
         self.threads = None  # None: leave the pool as it is
         self._probed_at = None
+        self._probed_with = None  # the pool's threads at the measurement
         m, k, n = self.product
         self.flops = 2.0 * m * k * n
 
     def choose(self):
         """The thread count to use now (None: the pool's own)."""
-        if not self.on_numpy:
+        if not self.on_numpy or threading.current_thread() is not _MAIN_THREAD:
             return None
         most = pool_threads()
         if most <= 1:
             return None
         if self.flops < SMALL_PRODUCT_FLOPS:
             return 1
+        if not self.measure:
+            return None
         now = self.clock()
-        if self._probed_at is None or now - self._probed_at >= PROBE_INTERVAL:
+        stale = self._probed_at is None or now - self._probed_at >= PROBE_INTERVAL
+        if stale or self._probed_with != most:
             self.threads = self._measure(most)
-            self._probed_at = self.clock()
+            self._probed_at, self._probed_with = self.clock(), most
         return self.threads
 
     def _measure(self, most):
@@ -114,12 +137,15 @@ class ThreadPolicy:
         from ._blas import gemm
 
         m, k, n = self.product
-        # (Time scales with the rows; the threads' gain is the same from a
-        # few hundred rows up, so large chunks are measured on fewer.)
-        m = min(m, PROBE_ROWS)
+        # (Time scales with each dimension; the threads' gain is about the
+        # same from a few hundred rows and columns up, so large products
+        # are measured on a block of that size.)
+        while k * n > PROBE_WEIGHTS:
+            k, n = (max(1, k // 2), n) if k >= n else (k, max(1, n // 2))
+        m = max(1, min(m, PROBE_ROWS, int(PROBE_FLOPS // (2 * k * n))))
         rng = np.random.default_rng(0)
-        A = rng.random((m, k), dtype=np.float64).astype(self.dtype)
-        B = rng.random((k, n), dtype=np.float64).astype(self.dtype)
+        A = rng.random((m, k), dtype=self.dtype)
+        B = rng.random((k, n), dtype=self.dtype)
         C = np.empty((m, n), dtype=self.dtype)
         pools = _blas_pools()
         seconds = {}
@@ -149,30 +175,40 @@ class ThreadPolicy:
             yield threads
 
 
-# One policy per weight shape and dtype, shared by every stage and call
-# that multiplies by those weights (training's batches and predict's
-# blocks alike): a measurement serves them all until it is PROBE_INTERVAL
-# old (predict on small chunks would otherwise measure at every call).
+_MAIN_THREAD = threading.main_thread()
+
+# One policy per product shape, dtype and kind, shared by every stage that
+# multiplies those shapes: a measurement serves them all until it is
+# PROBE_INTERVAL old.
 _policies = {}
 
 
-def stage_threads(rows, weights):
-    """The :class:`ThreadPolicy` of a stage (or a prediction) that multiplies
-    ``rows`` rows at a time by each of ``weights`` (arrays of its backend and
-    dtype)."""
-    from ._backend import NUMPY, backend_of
+def _policy(rows, weights, measure):
+    from ._backend import backend_of
 
     largest = max(weights, key=lambda W: W.shape[0] * W.shape[1])
-    on_numpy = backend_of(largest) is NUMPY
-    # (W and its transpose cost the same: training multiplies by one,
-    # prediction often by the other.)
-    key = (*sorted(map(int, largest.shape)), str(largest.dtype), on_numpy)
+    on_numpy = backend_of(largest).host_blas
+    # (W and its transpose cost the same: training multiplies by one, its
+    # checks by the other.)
+    shape = tuple(sorted(map(int, largest.shape)))
+    key = (min(int(rows), PROBE_ROWS), *shape, str(largest.dtype), on_numpy, measure)
     policy = _policies.get(key)
     if policy is None:
         policy = _policies[key] = ThreadPolicy(
-            (rows, *largest.shape), largest.dtype, on_numpy=on_numpy
+            (rows, *largest.shape), largest.dtype, on_numpy=on_numpy, measure=measure
         )
     return policy
+
+
+def stage_threads(rows, weights):
+    """The :class:`ThreadPolicy` of a training stage that multiplies ``rows``
+    rows at a time by each of ``weights`` (arrays of its backend and dtype)."""
+    return _policy(rows, weights, measure=True)
+
+
+def prediction_threads(rows, weights):
+    """The policy of a prediction: :func:`stage_threads`' without measuring."""
+    return _policy(rows, weights, measure=False)
 
 
 def limited(policy):

@@ -404,8 +404,10 @@ def epoch_loop(
             check_training_progress(
                 loss, losses, params(), quantity, learning_rate_name
             )
-            report = after_epoch(loss) if after_epoch is not None else {}
+            # (Counted before the stage's record, as its epochs were: an
+            # interrupt inside after_epoch's validation keeps the counts equal.)
             losses.append(loss)
+            report = after_epoch(loss) if after_epoch is not None else {}
             if task is not None and task.epoch_done(loss, **report):
                 return losses, True  # a callback asked to stop
             if stop is not None and stop():

@@ -24,7 +24,7 @@ from ._backend import NUMPY, backend_of
 
 def logistic_inplace(x):
     """Logistic function computed in place (see
-    :meth:`skdbn._backend.NumpyBackend.logistic_of_half_`)."""
+    :meth:`skdbn._backend.Backend.logistic_of_half_`)."""
     x *= 0.5
     return _logistic_of_half(x)
 

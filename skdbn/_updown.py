@@ -136,7 +136,7 @@ def up_down_step(
     n_gibbs_steps : int
         Gibbs steps of the top RBM's negative phase.
     rng : generator
-        The backend's random generator (:meth:`NumpyBackend.adopt_rng`).
+        The backend's random generator (:meth:`skdbn._backend.Backend.adopt_rng`).
 
     Returns
     -------

@@ -132,6 +132,72 @@ def test_a_small_dbn_trains_and_predicts_on_one_thread(two_threads, monkeypatch)
 def test_policies_are_shared_by_product_shape():
     W = np.zeros((500, 784), dtype=np.float32)
     first = _threads.stage_threads(100, [W])
-    assert _threads.stage_threads(256, [np.zeros((10, 10), np.float32), W]) is first
-    assert _threads.stage_threads(256, [W.T]) is first
+    assert _threads.stage_threads(100, [np.zeros((10, 10), np.float32), W]) is first
+    assert _threads.stage_threads(100, [W.T]) is first
+    assert _threads.stage_threads(256, [W]) is not first  # another product
     assert _threads.stage_threads(100, [W.astype(np.float64)]) is not first
+    assert _threads.prediction_threads(100, [W]) is not first
+
+
+def test_prediction_never_measures(two_threads, monkeypatch):
+    # A row's prediction must not depend on the moment it is made: small
+    # products on one thread, larger ones on the pool's threads.
+    def no_measuring(self, most):
+        raise AssertionError("prediction measured")
+
+    monkeypatch.setattr(ThreadPolicy, "_measure", no_measuring)
+    large = _threads.prediction_threads(256, [np.zeros((784, 500), np.float32)])
+    with large.limit() as threads:
+        assert threads is None and _blas_threads() == {2}
+    small = _threads.prediction_threads(256, [np.zeros((8, 4), np.float32)])
+    with small.limit() as threads:
+        assert threads == 1
+
+
+def test_a_lower_limit_since_the_measurement_is_obeyed(monkeypatch):
+    # Measured with the pool at 3 threads, then asked under a limit of 2:
+    # the policy measures again rather than restoring 3.
+    with threadpool_limits(limits=3, user_api="blas"):
+        if _blas_threads() != {3}:
+            pytest.skip("the BLAS pools cannot run three threads here")
+        clock = FakeClock({1: 1.0, 2: 0.5, 3: 0.4})
+        policy = ThreadPolicy((100, 784, 500), np.float32, clock=clock)
+        assert policy.choose() == 3
+        with threadpool_limits(limits=2, user_api="blas"):
+            with policy.limit() as threads:
+                assert threads == 2
+                assert _blas_threads() == {2}
+
+
+def test_other_threads_leave_the_pools_alone(two_threads):
+    import threading
+
+    policy = ThreadPolicy((16, 64, 256), np.float32)
+    seen = []
+
+    def work():
+        with policy.limit() as threads:
+            seen.append((threads, _blas_threads()))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert seen == [(None, {2})]
+
+
+def test_a_measurement_of_a_huge_layer_stays_small(two_threads, monkeypatch):
+    # A layer over 130,000 features is timed on a block of its weights.
+    shapes = []
+
+    def recording_gemm(A, B, C, **kwargs):
+        shapes.append((A.shape, B.shape))
+        return C
+
+    monkeypatch.setattr(_blas, "gemm", recording_gemm)
+    policy = ThreadPolicy(
+        (200, 130_000, 256), np.float32, clock=FakeClock({1: 1.0, 2: 0.5})
+    )
+    assert policy.choose() == 2
+    for (m, k), (_, n) in shapes:
+        assert k * n <= _threads.PROBE_WEIGHTS
+        assert 2 * m * k * n <= max(_threads.PROBE_FLOPS, 2 * k * n)
