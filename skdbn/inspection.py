@@ -71,6 +71,11 @@ def _encoder_weights(model):
     return model.coefs_[: len(model.pretraining_curves_)]
 
 
+# The legend entry of the head's full-batch loss, drawn at epoch 0 of the
+# fine-tuning panel.
+HEAD_LOSS = "head loss (full batch)"
+
+
 def _check_image_shape(image_shape, n_features):
     """``image_shape`` checked against ``n_features``; None: a square image."""
     if image_shape is None:
@@ -94,11 +99,14 @@ def _image_grid(n_rows, n_cols, ax, size=0.9):
     """A grid of image axes: new, or the given array of at least that many."""
     plt = _pyplot()
     if ax is None:
+        # (The constrained layout keeps the row labels left of the grid,
+        # such as "DBNTransformer", inside the figure.)
         figure, axes = plt.subplots(
             n_rows,
             n_cols,
             figsize=(max(2.0, size * n_cols), max(1.5, size * n_rows + 0.5)),
             squeeze=False,
+            constrained_layout=True,
         )
     else:
         axes = np.asarray(ax, dtype=object)
@@ -464,9 +472,10 @@ class TrainingCurvesDisplay:
 
     - **pretraining**: each layer's reconstruction error per epoch (one line
       per layer; for an RBM, its own);
-    - **fine-tuning**: the loss per epoch, the head's loss before it as the
-      starting point (epoch 0), and the validation score per epoch on a
-      second axis when early stopping kept one; for a
+    - **fine-tuning**: the loss per epoch (the mean over its mini-batches),
+      the head's full-batch loss on the frozen features as a separate point
+      at epoch 0, and the validation score per epoch on a second axis when
+      early stopping kept one; for a
       :class:`~skdbn.GenerativeDBNClassifier`, the up-down reconstruction
       error per epoch.
 
@@ -518,9 +527,13 @@ GenerativeDBNClassifier or Pipeline
         if getattr(model, "up_down_curve_", None):
             tuning["up-down reconstruction error"] = list(model.up_down_curve_)
         if getattr(model, "loss_curve_", None):
+            # The head's loss is one full-batch value on the frozen features,
+            # the epochs' losses are means over their mini-batches: drawn
+            # apart, so that fine-tuning does not seem to start by rising.
             head = getattr(model, "head_loss_", None)
-            start = [head] if head is not None and np.isfinite(head) else []
-            tuning["training loss"] = start + list(model.loss_curve_)
+            if head is not None and np.isfinite(head):
+                tuning[HEAD_LOSS] = [head]
+            tuning["training loss"] = list(model.loss_curve_)
         if getattr(model, "validation_scores_", None):
             tuning["validation score"] = list(model.validation_scores_)
         if tuning:
@@ -537,7 +550,9 @@ GenerativeDBNClassifier or Pipeline
         plt = _pyplot()
         n = max(1, len(self.curves))
         if ax is None:
-            self.figure_, axes = plt.subplots(1, n, figsize=(5 * n, 3.5), squeeze=False)
+            self.figure_, axes = plt.subplots(
+                1, n, figsize=(5 * n, 4), squeeze=False, constrained_layout=True
+            )
             self.axes_ = axes[0]
         else:
             self.axes_ = np.asarray(ax, dtype=object).reshape(-1)[:n]
@@ -554,13 +569,29 @@ GenerativeDBNClassifier or Pipeline
                     # The validation score of epoch i follows the loss of epoch i.
                     x = np.arange(1, len(values) + 1)
                     (line,) = twin.plot(x, values, color="tab:green", label=label)
+                elif label == HEAD_LOSS:
+                    (line,) = a.plot(
+                        [0],
+                        values,
+                        marker="o",
+                        linestyle="none",
+                        color="black",
+                        label=label,
+                    )
                 else:
-                    start = 0 if label == "training loss" else 1
-                    x = np.arange(start, start + len(values))
+                    x = np.arange(1, len(values) + 1)
                     (line,) = a.plot(
                         x, values, marker="." if len(values) < 30 else None, label=label
                     )
                 self.lines_[label] = line
                 panel.append(line)
-            a.legend(handles=panel, loc="upper right", fontsize="small")
+            # Below the panel, where it covers no curve.
+            a.legend(
+                handles=panel,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.18),
+                ncol=min(len(panel), 2),
+                fontsize="small",
+                frameon=False,
+            )
         return self

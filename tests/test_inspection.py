@@ -154,15 +154,23 @@ def test_training_curves_show_every_stage(digits):
     assert set(display.lines_) == {
         "layer 1",
         "layer 2",
+        "head loss (full batch)",
         "training loss",
         "validation score",
     }
     np.testing.assert_allclose(
         display.lines_["layer 2"].get_ydata(), clf.pretraining_curves_[1]
     )
+    # The mini-batch means from epoch 1; the head's full-batch loss apart,
+    # at epoch 0, not joined to them.
     loss = display.lines_["training loss"]
-    np.testing.assert_allclose(loss.get_ydata(), [clf.head_loss_, *clf.loss_curve_])
-    assert loss.get_xdata()[0] == 0  # the head's loss is where fine-tuning starts
+    np.testing.assert_allclose(loss.get_ydata(), clf.loss_curve_)
+    assert list(loss.get_xdata()) == list(range(1, len(clf.loss_curve_) + 1))
+    head = display.lines_["head loss (full batch)"]
+    assert list(head.get_xdata()) == [0]
+    np.testing.assert_allclose(head.get_ydata(), [clf.head_loss_])
+    assert head.get_linestyle() == "None"
+    _assert_text_inside_and_legends_off_the_curves(display.figure_)
     np.testing.assert_allclose(
         display.lines_["validation score"].get_ydata(), clf.validation_scores_
     )
@@ -194,3 +202,30 @@ def test_square_images_need_no_image_shape():
     narrow = RBM(8, n_iter=2, random_state=0).fit(X[:, :60])
     with pytest.raises(ValueError, match="60 features, which make no square"):
         FiltersDisplay.from_estimator(narrow)
+
+
+def _assert_text_inside_and_legends_off_the_curves(figure):
+    """Every label lies inside the figure, and no legend overlaps a panel."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    for ax in figure.axes:
+        for text in (ax.xaxis.label, ax.yaxis.label, ax.title):
+            if not text.get_text():
+                continue
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= width + 1, text.get_text()
+            assert box.y0 >= -1 and box.y1 <= height + 1, text.get_text()
+        legend = ax.get_legend()
+        if legend is not None:
+            assert not legend.get_window_extent(renderer).overlaps(
+                ax.get_window_extent(renderer)
+            )
+
+
+def test_reconstruction_row_labels_stay_inside_the_figure(stack, digits):
+    display = ReconstructionsDisplay.from_estimator(stack, digits[1], n_images=4)
+    assert any(
+        "DBNTransformer" in a.yaxis.label.get_text() for a in display.axes_[:, 0]
+    )
+    _assert_text_inside_and_legends_off_the_curves(display.figure_)
