@@ -42,6 +42,14 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"skdbn {release}"
 html_static_path = []
 html_theme_options = {"navigation_with_keys": False}
+# Pages without sub-pages would show an empty "Section Navigation" sidebar.
+html_sidebars = {
+    "index": [],
+    "user_guide": [],
+    "api": [],
+    "developers": [],
+    "changelog": [],
+}
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
