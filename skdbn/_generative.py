@@ -32,11 +32,13 @@ from ._updown import (
 )
 from ._utils import (
     AtomicFitTransformMixin,
+    labels_at,
     load_batch,
     make_generator,
     minibatches,
     restore_on_error,
     take_rows,
+    to_host,
 )
 from ._validation import (
     DTYPES,
@@ -307,7 +309,7 @@ class GenerativeDBNClassifier(
         if not warm:
             self.classes_ = check_classes(y, type(self).__name__)
         backend = input_backend(X)
-        Y = backend.asarray(one_hot(y, _host(self.classes_), DTYPES[self.dtype]))
+        Y = backend.asarray(one_hot(y, to_host(self.classes_), DTYPES[self.dtype]))
         if not warm and np.issubdtype(self.classes_.dtype, np.number):
             # Numeric labels live with the model (predict gathers them there).
             self.classes_ = backend.asarray(self.classes_)
@@ -595,7 +597,9 @@ class GenerativeDBNClassifier(
             Predicted labels.
         """
         log_odds, _ = self._label_log_odds(X, "predict")
-        return _labels(self.classes_, backend_of(log_odds).xp.argmax(log_odds, axis=1))
+        return labels_at(
+            self.classes_, backend_of(log_odds).xp.argmax(log_odds, axis=1)
+        )
 
     def transform(self, X):
         """Top-layer hidden probabilities, with the labels at their posterior.
@@ -660,7 +664,7 @@ class GenerativeDBNClassifier(
         check_sampling_params(n_samples, n_gibbs_steps)
         W = self.top_rbm_.components_
         backend = backend_of(W)
-        classes = _host(self.classes_)
+        classes = to_host(self.classes_)
         # (The labels are drawn on the host, the chains on the model's device.)
         host_rng = make_generator(random_state)
         if y is None:
@@ -682,7 +686,7 @@ class GenerativeDBNClassifier(
                 clamp_labels=y is not None,
             )
         codes = backend.xp.argmax(labels, axis=1)
-        return check_finite_samples(X), _labels(self.classes_, codes)
+        return check_finite_samples(X), labels_at(self.classes_, codes)
 
     @property
     def _n_features_out(self):
@@ -772,18 +776,5 @@ def _class_code(label, classes, kind):
     return int(matches[0]) if matches.size else None
 
 
-def _host(array):
-    """A NumPy view or copy of an array of any backend."""
-    return backend_of(array).to_numpy(array)
-
-
 def _copy(array):
     return backend_of(array).copy(array)
-
-
-def _labels(classes, codes):
-    """The classes at ``codes``: on the model's device when ``classes`` is there."""
-    backend = backend_of(codes)
-    if backend_of(classes) is backend:
-        return backend.xp.take(classes, codes, axis=0)
-    return classes[backend.to_numpy(codes)]  # labels NumPy holds

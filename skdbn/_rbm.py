@@ -300,11 +300,9 @@ class RBM(
             sample = take_rows(X, 0, LAYER_CHECK_ROWS)
             H = self._transform(sample)
             if not self._warn_if_collapsed(H, "The RBM"):
-                n_rows = X.shape[0]
-                n_updates = self.n_iter_ * math.ceil(
-                    n_rows / min(self.batch_size, n_rows)
+                self._warn_if_worse_than_the_means(
+                    sample, H, n_updates=self._n_updates(X.shape[0])
                 )
-                self._warn_if_worse_than_the_means(sample, H, n_updates=n_updates)
         return self
 
     def _fit_rows(self, X, rows, task, visible=None):
@@ -620,6 +618,10 @@ class RBM(
         """A fitted weight array: where the model computes."""
         return self.components_
 
+    def _n_updates(self, n_rows):
+        """The CD updates its ``n_iter_`` epochs made over ``n_rows`` rows."""
+        return self.n_iter_ * math.ceil(n_rows / min(self.batch_size, n_rows))
+
     def _new_generator(self, X):
         """A generator seeded from ``random_state`` on ``X``'s backend."""
         return make_generator(self.random_state, backend_of(X))
@@ -672,9 +674,8 @@ class RBM(
         )
         if n_updates is not None and n_updates < AUTO_MIN_UPDATES:
             advice = (
-                f"after only {count(n_updates, 'CD update')} it has learned nothing "
-                "yet, "
-                f"or its step is too large. Train longer (raise n_iter: "
+                f"after only {count(n_updates, 'CD update')} it has learned "
+                "nothing yet, or its step is too large. Train longer (raise n_iter: "
                 f"{AUTO_MIN_UPDATES} updates or more is usual), or {lower} "
                 "if the reconstruction error grew during training."
             )
@@ -912,7 +913,9 @@ def _row_chunks(X, rows, chunk_bytes=2**20):
     """Dense chunks of (the rows ``rows`` of) dense ``X``, about 1 MiB each."""
     n_rows = count_rows(X, rows)
     backend = backend_of(X)
-    itemsize = backend.xp.finfo(X.dtype).bits // 8
+    xp = backend.xp
+    info = xp.finfo if xp.isdtype(X.dtype, "real floating") else xp.iinfo
+    itemsize = info(X.dtype).bits // 8
     chunk_rows = max(1, chunk_bytes // max(1, X.shape[1] * itemsize))
     for start in range(0, n_rows, chunk_rows):
         yield backend.cast(take_rows(X, start, start + chunk_rows, rows), X.dtype)

@@ -237,7 +237,7 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
     if rbm._warn_if_collapsed(H, layer):
         return
     n_rows = count_rows(data, rows)
-    n_updates = rbm.n_iter_ * math.ceil(n_rows / min(rbm.batch_size, n_rows))
+    n_updates = rbm._n_updates(n_rows)
     if n_updates >= AUTO_MIN_UPDATES:
         # Enough updates to learn: ending worse than the column means is a
         # step that was too large, not a short budget.

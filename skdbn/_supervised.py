@@ -28,7 +28,14 @@ from ._training import (
     run_epochs,
 )
 from ._units import glorot_uniform
-from ._utils import count_rows, gather, make_generator, restore_on_error
+from ._utils import (
+    count_rows,
+    gather,
+    labels_at,
+    make_generator,
+    restore_on_error,
+    to_host,
+)
 from ._validation import (
     DTYPES,
     check_classes,
@@ -767,7 +774,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         return float(xp.sum(correct * sample_weight) / xp.sum(sample_weight))
 
     def _host_classes(self):
-        return _host(self.classes_)
+        return to_host(self.classes_)
 
     def _place_targets(self, backend):
         # Numeric labels live with the model (predict gathers them there).
@@ -827,10 +834,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         xp = backend.xp
         if self._output_unit == "bernoulli":
             return xp.astype(proba > 0.5, xp.int64)
-        best = xp.argmax(proba, axis=1)
-        if backend_of(self.classes_) is backend:
-            return xp.take(self.classes_, best, axis=0)
-        return self.classes_[backend.to_numpy(best)]  # labels NumPy holds
+        return labels_at(self.classes_, xp.argmax(proba, axis=1))
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of fine-tuning over ``(X, y)``.
@@ -941,7 +945,7 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         if first_call:
             self._y_ndim = y.ndim
             self._y_mean, self._y_scale = _standardisation(Y, sample_weight)
-        mean, scale = _host(self._y_mean), _host(self._y_scale)
+        mean, scale = to_host(self._y_mean), to_host(self._y_scale)
         if Y.shape[1] != mean.shape[0]:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but the model was fitted with "
@@ -959,8 +963,8 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
             raise ValueError(
                 f"y holds values {float(np.max(np.abs(Z))):.3g} standard "
                 "deviations from the mean of the targets the model was first "
-                f"fitted on ({_host(self._y_mean)!r}, scale "
-                f"{_host(self._y_scale)!r}), beyond what a {self.dtype} model "
+                f"fitted on ({to_host(self._y_mean)!r}, scale "
+                f"{to_host(self._y_scale)!r}), beyond what a {self.dtype} model "
                 "can train on. Scale y as the first call's targets were, or "
                 "fit with dtype='float64'."
             )
@@ -1092,11 +1096,6 @@ def _positive_rows(rows, sample_weight):
     if rows is None:
         return xp.nonzero(positive)[0]
     return rows[xp.take(positive, rows, axis=0)]
-
-
-def _host(array):
-    """A NumPy view or copy of an array of any backend."""
-    return backend_of(array).to_numpy(array)
 
 
 def _to_backend(backend, *arrays):

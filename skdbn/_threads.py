@@ -134,7 +134,7 @@ class ThreadPolicy:
 
     def _measure(self, most):
         """1 or ``most``: whichever runs the stage's product faster now."""
-        from ._blas import gemm
+        from ._backend import NUMPY
 
         m, k, n = self.product
         # (Time scales with each dimension; the threads' gain is about the
@@ -151,10 +151,10 @@ class ThreadPolicy:
         seconds = {}
         for threads in (most, 1, most, 1):
             with pools.limit(limits=threads):
-                gemm(A, B, C)  # (wakes the pool's threads)
+                NUMPY.gemm(A, B, C)  # (wakes the pool's threads)
                 runs, start = 0, self.clock()
                 while True:
-                    gemm(A, B, C)
+                    NUMPY.gemm(A, B, C)
                     runs += 1
                     elapsed = self.clock() - start
                     if elapsed >= PROBE_SECONDS:

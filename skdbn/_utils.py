@@ -76,6 +76,20 @@ def gather(X, rows):
     return backend_of(X).xp.take(X, rows, axis=0)
 
 
+def to_host(array):
+    """A NumPy view or copy of an array of any backend."""
+    return backend_of(array).to_numpy(array)
+
+
+def labels_at(classes, codes):
+    """``classes[codes]``: on the codes' device when ``classes`` lives there
+    (numeric labels), else in NumPy (labels only NumPy holds)."""
+    backend = backend_of(codes)
+    if backend_of(classes) is backend:
+        return backend.xp.take(classes, codes, axis=0)
+    return classes[backend.to_numpy(codes)]
+
+
 def as_dtype(X, dtype):
     """``X`` (dense of any backend, or sparse) in ``dtype``, copied only if needed."""
     if sp.issparse(X) or isinstance(X, np.ndarray):
