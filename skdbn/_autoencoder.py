@@ -115,7 +115,7 @@ def _step(v_in, v, params, optimizer, hidden, visible):
     grad_W = weight_gradient(delta_h, v_in)  # (n_hidden, n_visible)
     weight_gradient(h, delta_r, grad_W, beta=1.0)
     optimizer.start_step()
-    optimizer._update(W, 0, grad_W)
-    optimizer._update(b_h, 1, backend.xp.sum(delta_h, axis=0))
-    optimizer._update(b_v, 2, backend.xp.sum(delta_r, axis=0))
+    optimizer.update(W, 0, grad_W)
+    optimizer.update(b_h, 1, backend.xp.sum(delta_h, axis=0))
+    optimizer.update(b_v, 2, backend.xp.sum(delta_r, axis=0))
     return loss

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import backend_of
 from ._rbm import RBM
-from ._stack import auto_batch_size, make_rbm_stack, pretrain_greedy
+from ._stack import auto_batch_size, plan_stack, pretrain_greedy
 from ._training import LEARNING_RATE_SCHEDULES, continue_or_start
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._utils import child_seed, count_rows
@@ -334,8 +334,9 @@ class BaseDBN(BaseEstimator):
             return auto_batch_size(n_samples)
         return self.batch_size
 
-    def _make_rbms(self, rng, n_samples, hidden_unit=None):
-        return make_rbm_stack(
+    def _plan_stack(self, rng, n_samples, hidden_unit=None):
+        """Each layer's plan (:func:`skdbn._stack.plan_stack`) for ``n_samples``."""
+        return plan_stack(
             self._layer_sizes(),
             n_samples=n_samples,
             visible_unit=self.visible_unit,
@@ -348,9 +349,7 @@ class BaseDBN(BaseEstimator):
             weight_decay=self.pretrain_weight_decay,
             sparsity_target=self.sparsity_target,
             sparsity_cost=self.sparsity_cost,
-            dtype=self.dtype,
             rng=rng,
-            verbose=self.verbose,
         )
 
     def _check_pretraining_options(self):
@@ -416,30 +415,31 @@ class BaseDBN(BaseEstimator):
             )
 
     def _pretrain(self, X, rng, task, rows=None):
-        """Fit a new stack on ``X`` (or its rows ``rows``) greedily.
+        """Fit a new stack on ``X`` (or its rows ``rows``) greedily; its layers.
 
         The stack is the ``"pretraining"`` stage of ``task``, the fit's.
         """
         self._check_pretraining_options()
         self._check_sparsity_options()
-        rbms = self._make_rbms(rng, count_rows(X, rows))
+        plans = self._plan_stack(rng, count_rows(X, rows))
         autoencoder = None
         if self.pretraining == "autoencoder":
             autoencoder = {
                 "learning_rate": self.learning_rate_init,
                 "noise": self.pretrain_noise,
             }
-        stage = task.subtask("pretraining", n_subtasks=len(rbms))
-        rbms = pretrain_greedy(
-            rbms,
+        stage = task.subtask("pretraining", n_subtasks=len(plans))
+        layers = pretrain_greedy(
+            plans,
             X,
             stage,
+            dtype=self.dtype,
             verbose=self.verbose,
             rows=rows,
             autoencoder=autoencoder,
         )
         stage.end()
-        return rbms
+        return layers
 
     def _fitted_copy(self):
         """The attributes a copy needs to predict as this model does now."""

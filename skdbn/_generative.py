@@ -17,9 +17,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend import backend_of, dtype_name
 from ._base import PRETRAINING_CONSTRAINTS, BaseDBN
+from ._layer import new_layer, params, train_cd, units
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
-from ._stack import auto_pretrain_epochs, make_rbm_stack, pretrain_greedy
+from ._rbm import RBM
+from ._stack import auto_pretrain_epochs, plan_stack, pretrain_greedy
 from ._threads import stage_threads
 from ._training import COLLAPSE_MARGIN, epoch_loop
 from ._units import get_unit, label_joined_unit
@@ -166,7 +168,8 @@ class GenerativeDBNClassifier(
     top_rbm_ : RBM
         The associative memory. Its visible layer is the labels (the first
         ``n_classes`` columns of ``components_``) followed by the penultimate
-        layer.
+        layer. A copy of the layer the model holds, made at each access
+        (training or changing it leaves the model as it is).
     pretraining_curves_ : list of list of float
         Per RBM, the lower ones first, the reconstruction error of each
         pretraining epoch.
@@ -302,7 +305,7 @@ class GenerativeDBNClassifier(
         self : GenerativeDBNClassifier
             The fitted model.
         """
-        warm = self.warm_start and hasattr(self, "top_rbm_")
+        warm = self.warm_start and hasattr(self, "_top_layer")
         if warm:
             self._check_structure_unchanged("fit with warm_start=True")
         X, y = validate_visible_data(self, X, y, reset=not warm, fitting=True)
@@ -355,7 +358,7 @@ class GenerativeDBNClassifier(
         if epochs == "auto":
             auto = auto_pretrain_epochs(X.shape[0], batch_size)
             epochs = [auto] * (len(sizes) - 1) + [TOP_EPOCHS_FACTOR * auto]
-        rbms = make_rbm_stack(
+        plans = plan_stack(
             sizes,
             n_samples=X.shape[0],
             visible_unit=self.visible_unit,
@@ -366,42 +369,54 @@ class GenerativeDBNClassifier(
             n_gibbs_steps=self.n_gibbs_steps,
             persistent=self.persistent,
             weight_decay=self.pretrain_weight_decay,
-            dtype=self.dtype,
             rng=self._rng,
-            verbose=self.verbose,
         )
-        lower, top = rbms[:-1], rbms[-1]
+        lower, top = plans[:-1], plans[-1]
         self._units = [self.visible_unit] + [HIDDEN_UNIT] * len(lower)
-        stage = task.subtask("pretraining", n_subtasks=len(rbms))
+        stage = task.subtask("pretraining", n_subtasks=len(plans))
+        layers = []
         if lower:
-            pretrain_greedy(lower, X, stage, verbose=self.verbose)
+            layers = pretrain_greedy(
+                lower, X, stage, dtype=self.dtype, verbose=self.verbose
+            )
         backend = backend_of(Y)
-        self.recognition_coefs_ = [backend.copy(rbm.components_.T) for rbm in lower]
-        self.recognition_intercepts_ = [
-            backend.copy(rbm.intercept_hidden_) for rbm in lower
-        ]
-        self.generative_coefs_ = [backend.copy(rbm.components_) for rbm in lower]
-        self.generative_intercepts_ = [
-            backend.copy(rbm.intercept_visible_) for rbm in lower
-        ]
+        self.recognition_coefs_ = [backend.copy(layer["W"].T) for layer in layers]
+        self.recognition_intercepts_ = [backend.copy(layer["b_h"]) for layer in layers]
+        self.generative_coefs_ = [backend.copy(layer["W"]) for layer in layers]
+        self.generative_intercepts_ = [backend.copy(layer["b_v"]) for layer in layers]
         joined = backend.xp.concat([Y, self._penultimate(X)], axis=1)
         top_task = stage.subtask(
-            n_subtasks=top.n_iter, layer=len(rbms), verbose=top.verbose
+            n_subtasks=top.epochs, layer=len(plans), verbose=max(0, self.verbose - 1)
         )
         # By name: the top RBM's fitted state stays plain data (see get_unit).
-        visible = label_joined_unit(self.classes_.shape[0], top.visible_unit)
-        top._fit_rows(joined, None, top_task, visible=visible)
+        self._top_layer = new_layer(
+            joined,
+            top.n_hidden,
+            top.settings,
+            visible=label_joined_unit(self.classes_.shape[0], top.visible),
+            hidden=top.hidden,
+            dtype=self.dtype,
+            rng=make_generator(top.seed, backend_of(joined)),
+        )
+        train_cd(self._top_layer, joined, top.epochs, top.settings, top_task)
         top_task.end()
         stage.end()
-        self.top_rbm_ = top
         self.pretraining_curves_ = [
-            list(rbm.reconstruction_error_curve_) for rbm in rbms
+            list(layer["curve"]) for layer in [*layers, self._top_layer]
         ]
         if self.verbose:
-            print(
-                f"[pretraining] top RBM ({top.n_features_in_}->{top.n_components}), "
-                f"reconstruction error {top.reconstruction_error_curve_[-1]:.4f}"
+            curve = self._top_layer["curve"]
+            n_hidden, n_visible = self._top_layer["W"].shape
+            error = f"reconstruction error {curve[-1]:.4f}" if curve else "untrained"
+            print(f"[pretraining] top RBM ({n_visible}->{n_hidden}), {error}")
+
+    @property
+    def top_rbm_(self):
+        if not hasattr(self, "_top_layer"):
+            raise AttributeError(
+                "'GenerativeDBNClassifier' object has no attribute 'top_rbm_'"
             )
+        return RBM._view(self._top_layer)
 
     def _up_down(self, X, Y, n_epochs, task, scoring_data):
         """Stage 2: ``n_epochs`` more epochs of the up-down algorithm."""
@@ -411,13 +426,12 @@ class GenerativeDBNClassifier(
         if n_epochs == 0:
             stage.end()
             return
-        top_rbm = self.top_rbm_
         n_samples = X.shape[0]
         batch_size = min(self._batch_size(n_samples), n_samples)
         top = TopRBM(
-            *top_rbm._params(),
-            visible_unit=top_rbm._visible,
-            hidden_unit=top_rbm._hidden,
+            *params(self._top_layer),
+            visible_unit=self._top_layer["visible"],
+            hidden_unit=self._top_layer["hidden"],
             batch_size=batch_size,
             momentum=0.0,
             weight_decay=self.pretrain_weight_decay,
@@ -461,7 +475,7 @@ class GenerativeDBNClassifier(
             run_epoch,
             n_epochs=n_epochs,
             threads=stage_threads(
-                batch_size, [*self.generative_coefs_, top_rbm.components_]
+                batch_size, [*self.generative_coefs_, self._top_layer["W"]]
             ),
             params=self._all_params,
             label="Up-down fine-tuning",
@@ -484,10 +498,13 @@ class GenerativeDBNClassifier(
         n_rows = min(max_rows, X.shape[0])
         rows, Y = take_rows(X, 0, n_rows), Y[:n_rows, ...]
         xp = backend_of(Y).xp
-        features = xp.astype(self._penultimate(rows), self.top_rbm_.components_.dtype)
+        features = xp.astype(self._penultimate(rows), self._top_layer["W"].dtype)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             log_odds = label_log_odds(
-                features, *self.top_rbm_._params(), Y.shape[1], self.top_rbm_._hidden
+                features,
+                *params(self._top_layer),
+                Y.shape[1],
+                self._top_layer["hidden"],
             )
             softmax = get_unit("softmax")
             model_loss = softmax.loss(softmax.activate(log_odds), Y)
@@ -508,7 +525,7 @@ class GenerativeDBNClassifier(
         return {
             "recognition_coefs_": [_copy(W) for W in self.recognition_coefs_],
             "recognition_intercepts_": [_copy(b) for b in self.recognition_intercepts_],
-            "top_rbm_": copy.deepcopy(self.top_rbm_),
+            "_top_layer": copy.deepcopy(self._top_layer),
         }
 
     def _all_params(self):
@@ -517,7 +534,7 @@ class GenerativeDBNClassifier(
             *self.recognition_intercepts_,
             *self.generative_coefs_,
             *self.generative_intercepts_,
-            *self.top_rbm_._params(),
+            *params(self._top_layer),
         ]
 
     # -- prediction ---------------------------------------------------------
@@ -535,16 +552,16 @@ class GenerativeDBNClassifier(
     def _label_log_odds(self, X, method):
         check_is_fitted(self)
         X = validate_visible_data(self, X, reset=False, fitting=False, method=method)
-        dtype = self.top_rbm_.components_.dtype
-        features = backend_of(self.top_rbm_.components_).xp.astype(
+        dtype = self._top_layer["W"].dtype
+        features = backend_of(self._top_layer["W"]).xp.astype(
             self._penultimate(X), dtype
         )
         with np.errstate(over="ignore", invalid="ignore"):
             log_odds = label_log_odds(
                 features,
-                *self.top_rbm_._params(),
+                *params(self._top_layer),
                 self.classes_.shape[0],
-                self.top_rbm_._hidden,
+                self._top_layer["hidden"],
             )
         return check_finite_output(log_odds, log_odds.dtype), features
 
@@ -621,8 +638,8 @@ class GenerativeDBNClassifier(
         log_odds, features = self._label_log_odds(X, "transform")
         xp = backend_of(features).xp
         joined = xp.concat([get_unit("softmax").activate(log_odds), features], axis=1)
-        W, b_h, _ = self.top_rbm_._params()
-        up = Network([W.T], [b_h], [self.top_rbm_._hidden])
+        W, b_h, _ = params(self._top_layer)
+        up = Network([W.T], [b_h], [self._top_layer["hidden"]])
         return check_finite_output(predict(up, joined), W.dtype)
 
     def sample(self, n_samples=1, *, y=None, n_gibbs_steps=1000, random_state=None):
@@ -662,7 +679,7 @@ class GenerativeDBNClassifier(
         """
         check_is_fitted(self)
         check_sampling_params(n_samples, n_gibbs_steps)
-        W = self.top_rbm_.components_
+        W = self._top_layer["W"]
         backend = backend_of(W)
         classes = to_host(self.classes_)
         # (The labels are drawn on the host, the chains on the model's device.)
@@ -677,8 +694,8 @@ class GenerativeDBNClassifier(
         with np.errstate(over="ignore", invalid="ignore"):
             X, labels = dream(
                 backend.asarray(labels),
-                self.top_rbm_._params(),
-                self.top_rbm_._units(),
+                params(self._top_layer),
+                units(self._top_layer),
                 list(zip(self.generative_coefs_, self.generative_intercepts_)),
                 self._units,
                 n_gibbs_steps=n_gibbs_steps,
@@ -690,10 +707,10 @@ class GenerativeDBNClassifier(
 
     @property
     def _n_features_out(self):
-        return self.top_rbm_.n_components
+        return self._top_layer["W"].shape[0]
 
     def _fitted_array(self):
-        return self.top_rbm_.components_
+        return self._top_layer["W"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

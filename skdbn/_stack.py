@@ -1,22 +1,31 @@
 """Greedy layer-wise pretraining: a stack of RBMs, each fed by the one below."""
 
 import math
-import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import backend_of
-from ._rbm import AUTO_MIN_UPDATES, LAYER_CHECK_ROWS, RBM, reconstruction_ratio
-from ._units import (
-    HIDDEN_UNITS,
-    get_unit,
-    glorot_uniform,
-    visible_unit_above,
+from ._layer import (
+    AUTO_MIN_UPDATES,
+    LAYER_CHECK_ROWS,
+    CDSettings,
+    glorot_initialise,
+    hidden_means,
+    n_updates,
+    new_layer,
+    reconstruction_ratio,
+    train_autoencoder,
+    train_cd,
+    warn_if_collapsed,
+    warn_if_worse_than_the_means,
 )
-from ._utils import child_seed, count_rows, take_rows
-from ._validation import DataRangeWarning, count, per_layer, warn
+from ._rbm import RBM
+from ._units import HIDDEN_UNITS, get_unit, visible_unit_above
+from ._utils import child_seed, count_rows, make_generator, take_rows
+from ._validation import count, per_layer, warn
 
 
 def layer_units(visible_unit, hidden_units):
@@ -29,7 +38,7 @@ def layer_units(visible_unit, hidden_units):
 
 
 # pretrain_epochs="auto": at least AUTO_MIN_UPDATES CD updates per layer
-# (see _rbm.py), and at least this many epochs.
+# (see _layer.py), and at least this many epochs.
 AUTO_MIN_EPOCHS = 10
 
 
@@ -44,7 +53,19 @@ def auto_pretrain_epochs(n_samples, batch_size):
     return max(AUTO_MIN_EPOCHS, math.ceil(AUTO_MIN_UPDATES / batches))
 
 
-def make_rbm_stack(
+@dataclass(frozen=True)
+class LayerPlan:
+    """What one layer of a stack is to be: its size, units, epochs, settings."""
+
+    n_hidden: int
+    visible: str
+    hidden: str
+    epochs: int
+    settings: CDSettings
+    seed: int
+
+
+def plan_stack(
     hidden_layer_sizes,
     *,
     n_samples,
@@ -56,19 +77,17 @@ def make_rbm_stack(
     n_gibbs_steps,
     persistent,
     weight_decay,
-    dtype,
     rng,
-    verbose,
     sparsity_target=0.1,
     sparsity_cost=0.0,
 ):
-    """Unfitted RBMs for every layer, parameters expanded per layer.
+    """The plan of every layer, the DBN's parameters expanded per layer.
 
     ``hidden_unit``, ``learning_rate``, ``epochs``, ``sparsity_target`` and
     ``sparsity_cost`` may each be one value for all layers or a sequence
     with one value per layer; ``learning_rate`` and ``epochs`` may be
     ``"auto"``. A single ``sparsity_cost`` applies to the layers of binary
-    hidden units only. Each RBM gets its own seed drawn from ``rng``.
+    hidden units only. Each layer gets its own seed drawn from ``rng``.
     """
     sizes = list(hidden_layer_sizes)
     n_layers = len(sizes)
@@ -96,7 +115,7 @@ def make_rbm_stack(
     costs = per_layer(
         sparsity_cost, n_layers, "sparsity_cost", rbm_constraints["sparsity_cost"]
     )
-    rbms = []
+    plans = []
     for size, (visible, hidden), rate, n_epochs, target, cost in zip(
         sizes, layer_units(visible_unit, hidden_units), rates, epochs, targets, costs
     ):
@@ -110,111 +129,109 @@ def make_rbm_stack(
             cost = 0.0
         if n_epochs == "auto":
             n_epochs = auto_pretrain_epochs(n_samples, batch_size)
-        rbm = RBM(
-            n_components=int(size),
-            visible_unit=visible,
-            hidden_unit=hidden,
+        settings = CDSettings(
             learning_rate=rate if rate == "auto" else float(rate),
             batch_size=batch_size,
-            n_iter=int(n_epochs),
             n_gibbs_steps=n_gibbs_steps,
             persistent=persistent,
             weight_decay=weight_decay,
             sparsity_target=float(target),
             sparsity_cost=float(cost),
-            dtype=dtype,
-            random_state=child_seed(rng),
-            verbose=max(0, verbose - 1),
+            # Divergence and collapse messages name the DBN's parameter
+            # (learning_rate is the fine-tuning schedule there).
+            learning_rate_param="pretrain_learning_rate",
         )
-        # The layer's divergence and collapse messages name the DBN's
-        # parameter (learning_rate is the fine-tuning schedule there).
-        rbm._learning_rate_param = "pretrain_learning_rate"
-        rbms.append(rbm)
-    return rbms
+        plans.append(
+            LayerPlan(
+                int(size), visible, hidden, int(n_epochs), settings, child_seed(rng)
+            )
+        )
+    return plans
 
 
 def pretrain_greedy(
-    rbms, X, task, *, partial=False, verbose=0, rows=None, autoencoder=None
+    plans,
+    X,
+    task,
+    *,
+    dtype,
+    layers=None,
+    verbose=0,
+    rows=None,
+    autoencoder=None,
 ):
-    """Train each RBM on the hidden means of the one below it.
+    """Train each layer on the hidden means of the one below it; the layers.
 
-    With ``partial=True`` each RBM makes one ``partial_fit`` pass instead of a
-    full ``fit``. With ``rows`` (an index array, not with ``partial``) the
-    stack trains on those rows of ``X`` (already validated) without copying
-    them. Only one layer's activations are kept at a time. Ctrl-C ends
-    pretraining: the interrupted layer keeps what it learnt and the layers
-    above start untrained, as with ``pretrain_epochs=0``. With
-    ``autoencoder`` (a dict with ``learning_rate`` and ``noise``; not with
-    ``partial``) each layer is pretrained as an autoencoder instead (see
+    New layers are made from ``plans`` and trained for their epochs. With
+    ``layers`` (a stack being streamed) each makes one more epoch over
+    ``X`` instead, with the plans' settings. With ``rows`` (an index array)
+    the stack trains on those rows of ``X`` (already validated) without
+    copying them. Only one layer's activations are kept at a time. Ctrl-C
+    ends pretraining: the interrupted layer keeps what it learnt and the
+    layers above start untrained, as with ``pretrain_epochs=0``. With
+    ``autoencoder`` (a dict with ``learning_rate`` and ``noise``; not
+    streamed) each layer is pretrained as an autoencoder instead (see
     :mod:`skdbn._autoencoder`), on the same epochs and batches. Each layer
     reports its epochs to a subtask of ``task`` (the pretraining stage of
     the estimator's :class:`~skdbn._progress.Task` tree).
     """
+    streamed = layers is not None
+    layers = list(layers) if streamed else [None] * len(plans)
     data = X
     interrupted = False
-    for depth, rbm in enumerate(rbms):
-        if interrupted:
-            rbm.set_params(n_iter=0)
-        with warnings.catch_warnings():
-            # The estimator has warned about the data's range already.
-            warnings.simplefilter("ignore", DataRangeWarning)
-            layer_task = task.subtask(
-                n_subtasks=1 if partial else rbm.n_iter,
-                layer=depth + 1,
-                verbose=rbm.verbose,
+    for depth, plan in enumerate(plans):
+        n_epochs = 1 if streamed else 0 if interrupted else plan.epochs
+        if layers[depth] is None:
+            layers[depth] = new_layer(
+                data,
+                plan.n_hidden,
+                plan.settings,
+                visible=plan.visible,
+                hidden=plan.hidden,
+                dtype=dtype,
+                rng=make_generator(plan.seed, backend_of(data)),
+                rows=rows,
             )
-            if partial:
-                rbm._partial_fit(rbm._prepare_partial_fit(data), layer_task)
-            elif autoencoder is not None:
-                rbm._fit_as_autoencoder(data, rows, layer_task, **autoencoder)
+        layer = layers[depth]
+        layer_task = task.subtask(
+            n_subtasks=n_epochs, layer=depth + 1, verbose=max(0, verbose - 1)
+        )
+        if autoencoder is not None:
+            train_autoencoder(
+                layer,
+                data,
+                n_epochs,
+                layer_task,
+                batch_size=plan.settings.batch_size,
+                rows=rows,
+                **autoencoder,
+            )
+        else:
+            train_cd(layer, data, n_epochs, plan.settings, layer_task, rows)
+        layer_task.end()
+        if not streamed:
+            interrupted = interrupted or layer["epochs"] < n_epochs
+            if layer["epochs"] == 0:
+                glorot_initialise(layer)
             else:
-                rbm._fit_rows(data, rows, layer_task)
-            if not partial:  # (_partial_fit ends its task itself)
-                layer_task.end()
-        if not partial:
-            interrupted = interrupted or rbm.n_iter_ < rbm.n_iter
-        if rbm.n_iter_ == 0:
-            _glorot_initialise(rbm)
-        elif not partial:
-            # (A stream's first chunks are no verdict on its layers.)
-            check_pretrained_layer(rbm, data, depth, rows)
+                # (A stream's first chunks are no verdict on its layers.)
+                check_pretrained_layer(layer, plan, data, depth, rows)
         if verbose:
-            curve = rbm.reconstruction_error_curve_
+            curve = layer["curve"]
             error = f"reconstruction error {curve[-1]:.4f}" if curve else "untrained"
+            n_hidden, n_visible = layer["W"].shape
             print(
-                f"[pretraining] layer {depth + 1}/{len(rbms)} "
-                f"({rbm.n_features_in_}->{rbm.n_components}), "
+                f"[pretraining] layer {depth + 1}/{len(plans)} "
+                f"({n_visible}->{n_hidden}), "
                 f"{len(curve)} epochs, {error}"
             )
-        if depth + 1 < len(rbms):
-            data = rbm._transform(data, rows)
+        if depth + 1 < len(plans):
+            data = hidden_means(layer, data, rows)
             rows = None  # the layers above see the chosen rows only
-    return rbms
+    return layers
 
 
-def _glorot_initialise(rbm):
-    """Give a layer without pretraining scikit-learn's MLP initialisation.
-
-    The RBM recipe's N(0, 0.01^2) weights are meant to be trained; left as
-    they are, a deep stack passes almost nothing through and backpropagation
-    stalls. Glorot-uniform weights (scikit-learn's ``MLPClassifier``
-    convention) make ``pretrain_epochs=0`` the usual randomly initialised
-    network, the fair baseline for judging pretraining.
-    """
-    n_hidden, n_visible = rbm.components_.shape
-    backend = backend_of(rbm.components_)
-    rbm.components_[...] = glorot_uniform(
-        (n_hidden, n_visible),
-        n_visible,
-        n_hidden,
-        rbm._hidden,
-        rbm._rng,
-        rbm.components_.dtype,  # (drawn in float64 on NumPy: see random_uniform)
-        backend,
-    )
-
-
-def check_pretrained_layer(rbm, data, depth, rows=None):
+def check_pretrained_layer(layer, plan, data, depth, rows=None):
     """Warn when a pretrained layer passes little on to the layers above.
 
     Three failures look alike downstream. Units that never switch on, or
@@ -227,21 +244,23 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
     two are blamed on ``pretrain_epochs`` only when the layer made fewer
     updates than ``"auto"`` gives (:data:`AUTO_MIN_UPDATES`): otherwise more
     epochs are not the cure, and a layer that ends worse than the column
-    means was thrown off by too large a step. Public for the stacks that train a layer
-    outside :func:`pretrain_greedy` (a generative DBN's top RBM).
+    means was thrown off by too large a step. Public for the stacks that
+    train a layer outside :func:`pretrain_greedy` (a generative DBN's top
+    RBM).
     """
     sample = take_rows(data, 0, LAYER_CHECK_ROWS, rows)
-    H = rbm._transform(sample)
-    n_units = rbm.n_components
-    layer = f"Pretraining layer {depth + 1} ({rbm.n_features_in_}->{n_units})"
-    if rbm._warn_if_collapsed(H, layer):
+    H = hidden_means(layer, sample)
+    n_units, n_inputs = layer["W"].shape
+    label = f"Pretraining layer {depth + 1} ({n_inputs}->{n_units})"
+    lr_param = plan.settings.learning_rate_param
+    if warn_if_collapsed(layer, H, label, lr_param):
         return
     n_rows = count_rows(data, rows)
-    n_updates = rbm._n_updates(n_rows)
-    if n_updates >= AUTO_MIN_UPDATES:
+    updates = n_updates(layer, n_rows, plan.settings.batch_size)
+    if updates >= AUTO_MIN_UPDATES:
         # Enough updates to learn: ending worse than the column means is a
         # step that was too large, not a short budget.
-        rbm._warn_if_worse_than_the_means(sample, H, layer)
+        warn_if_worse_than_the_means(layer, sample, H, label, lr_param)
         return
     if sample.shape[0] < 2:
         return
@@ -250,11 +269,11 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
     # (Fashion-MNIST's 2000-unit top layer after 6000 updates: 95 %), so
     # only a layer that also made few updates is taken to be stuck.
     flat = int(xp.count_nonzero(xp.std(H, axis=0) < FLAT_UNIT_STD))
-    if get_unit(rbm._hidden).bounded and flat >= 0.9 * n_units:
+    if get_unit(layer["hidden"]).bounded and flat >= 0.9 * n_units:
         warn(
-            f"{layer} barely responds to its input: {flat} of its {n_units} "
+            f"{label} barely responds to its input: {flat} of its {n_units} "
             "hidden units take nearly the same value for every row. Its "
-            f"{count(n_updates, 'CD update')} ({count(rbm.n_iter_, 'epoch')}) did "
+            f"{count(updates, 'CD update')} ({count(layer['epochs'], 'epoch')}) did "
             "not move the "
             "weights far from their small random start, and the network can "
             "end much worse than one without pretraining. Use "
@@ -264,14 +283,14 @@ def check_pretrained_layer(rbm, data, depth, rows=None):
             UserWarning,
         )
         return
-    ratio = reconstruction_ratio(rbm, sample, H)
+    ratio = reconstruction_ratio(layer, sample, H)
     if ratio is not None and ratio > LEARNED_LITTLE_RATIO:
         warn(
-            f"{layer} has learned little: the squared error of its "
+            f"{label} has learned little: the squared error of its "
             f"reconstruction of its input is {ratio:.0%} of the error of "
             "predicting every row by the column means (well-trained layers "
             f"reach {LEARNED_LITTLE_RATIO:.0%} or less), after "
-            f"{count(n_updates, 'update')} ({count(rbm.n_iter_, 'epoch')}). "
+            f"{count(updates, 'update')} ({count(layer['epochs'], 'epoch')}). "
             "The network can end much worse "
             "than one without pretraining. Use pretrain_epochs='auto' (at "
             "least 1000 updates per layer), or pretrain_epochs=0"
@@ -303,20 +322,20 @@ FLAT_UNIT_STD = 0.05
 LEARNED_LITTLE_RATIO = 0.5
 
 
-def unroll_encoder(rbms):
+def unroll_encoder(layers):
     """Feed-forward weights, biases and units of the stack's up pass."""
-    coefs = [_copy(rbm.components_.T) for rbm in rbms]
-    intercepts = [_copy(rbm.intercept_hidden_) for rbm in rbms]
-    units = [rbm._hidden for rbm in rbms]
+    coefs = [_copy(layer["W"].T) for layer in layers]
+    intercepts = [_copy(layer["b_h"]) for layer in layers]
+    units = [layer["hidden"] for layer in layers]
     return coefs, intercepts, units
 
 
-def unroll_decoder(rbms):
+def unroll_decoder(layers):
     """Feed-forward weights, biases and units of the down pass (W^T of the up pass)."""
-    rev = rbms[::-1]
-    coefs = [_copy(rbm.components_) for rbm in rev]
-    intercepts = [_copy(rbm.intercept_visible_) for rbm in rev]
-    units = [rbm._visible for rbm in rev]
+    rev = layers[::-1]
+    coefs = [_copy(layer["W"]) for layer in rev]
+    intercepts = [_copy(layer["b_v"]) for layer in rev]
+    units = [layer["visible"] for layer in rev]
     return coefs, intercepts, units
 
 

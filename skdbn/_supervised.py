@@ -298,14 +298,12 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         """
         self._record_structure()
         head_sizes = self._head_sizes()  # checked before the long stage
-        rbms = self._pretrain(
+        layers = self._pretrain(
             X, self._rng, task, rows=_positive_rows(rows, sample_weight)
         )
-        self.pretraining_curves_ = [
-            list(rbm.reconstruction_error_curve_) for rbm in rbms
-        ]
-        coefs, intercepts, units = unroll_encoder(rbms)
-        del rbms
+        self.pretraining_curves_ = [list(layer["curve"]) for layer in layers]
+        coefs, intercepts, units = unroll_encoder(layers)
+        del layers
         self._units = units
         self.coefs_, self.intercepts_ = coefs, intercepts
         self._fit_head(X, Y, validation, task, rows, head_sizes, sample_weight)

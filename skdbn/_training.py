@@ -120,12 +120,12 @@ class Adam:
         grad = weight_gradient(layer_input, delta, self.grads[i])
         if decay:
             backend.axpy(W, grad, decay)
-        self._update(W, i, grad)
+        self.update(W, i, grad)
         bias_grad = self.grads[n_layers + i]
         backend.sum_rows(delta, out=bias_grad)
-        self._update(b, n_layers + i, bias_grad)
+        self.update(b, n_layers + i, bias_grad)
 
-    def _update(self, param, index, grad):
+    def update(self, param, index, grad):
         """In-place Adam step; ``grad`` is used as scratch space."""
         backend = backend_of(param)
         b1, b2 = self.beta_1, self.beta_2

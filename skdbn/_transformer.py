@@ -14,6 +14,7 @@ from ._base import (
 )
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
+from ._rbm import RBM
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import fine_tune_network
 from ._units import HIDDEN_UNITS
@@ -33,18 +34,6 @@ from ._validation import (
     check_sampling_params,
     per_layer,
     validate_visible_data,
-)
-
-# What a streamed stack takes from the DBN's parameters at every call.
-RBM_TRAINING_SETTINGS = (
-    "learning_rate",
-    "batch_size",
-    "n_gibbs_steps",
-    "persistent",
-    "weight_decay",
-    "sparsity_target",
-    "sparsity_cost",
-    "verbose",
 )
 
 
@@ -76,7 +65,9 @@ class DBNTransformer(
     Attributes
     ----------
     rbms_ : list of RBM
-        The pretrained layers, lowest first.
+        The pretrained layers, lowest first, as RBM estimators: copies of
+        the layers the transformer holds, made at each access (training or
+        changing them leaves the transformer as it is).
     pretraining_curves_ : list of list of float
         Per layer, the reconstruction error of each pretraining epoch: the
         squared error of the one-step reconstruction for RBMs, the
@@ -251,11 +242,11 @@ class DBNTransformer(
             validation = (X_val, X_val_dense, self._validation_score)
         fine_tune = self.fine_tune == "autoencoder"
         task = Task.start_fit(self, X, n_subtasks=1 + fine_tune, verbose=self.verbose)
-        self.rbms_ = self._pretrain(X, self._rng, task, rows=rows)
+        self._layers = self._pretrain(X, self._rng, task, rows=rows)
         self._unroll()
         self.loss_curve_ = []
         self.validation_scores_ = [] if validation is not None else None
-        self.n_iter_ = self.rbms_[-1].n_iter_
+        self.n_iter_ = self._layers[-1]["epochs"]
         self._fine_tuning_state = None
         if fine_tune:
             self.n_iter_ = self._fine_tune(
@@ -295,7 +286,7 @@ class DBNTransformer(
                 "partial_fit needs a mini-batch solver; use solver='adam' or "
                 "'sgd' (L-BFGS works on the whole data at once)."
             )
-        first_call = not hasattr(self, "rbms_")
+        first_call = not hasattr(self, "_layers")
         if not first_call:
             self._check_structure_unchanged("partial_fit")
         X = validate_visible_data(
@@ -317,7 +308,7 @@ class DBNTransformer(
                 keep_history=not first_call,
             )
             if first_call:
-                self.rbms_ = self._pretrain(X, self._rng, task)
+                self._layers = self._pretrain(X, self._rng, task)
                 self._unroll()
             self.n_iter_ += self._fine_tune(X, None, 1, task, check_convergence=False)
             task.end()
@@ -328,19 +319,26 @@ class DBNTransformer(
                 "with pretraining='autoencoder' call fit."
             )
         self._check_pretraining_options()
-        if first_call:
-            self.rbms_ = self._make_rbms(self._rng, X.shape[0])
-        else:
-            self._apply_training_settings(X.shape[0])
+        # (Later calls draw their seeds from a throwaway generator: only the
+        # settings of the plans are used, the layers exist.)
+        rng = self._rng if first_call else np.random.default_rng(0)
+        plans = self._plan_stack(rng, X.shape[0])
         task = Task.start_fit(
             self, X, n_subtasks=1, verbose=self.verbose, keep_history=not first_call
         )
-        stage = task.subtask("pretraining", n_subtasks=len(self.rbms_))
-        pretrain_greedy(self.rbms_, X, stage, partial=True, verbose=self.verbose)
+        stage = task.subtask("pretraining", n_subtasks=len(plans))
+        self._layers = pretrain_greedy(
+            plans,
+            X,
+            stage,
+            dtype=self.dtype,
+            layers=[None] * len(plans) if first_call else self._layers,
+            verbose=self.verbose,
+        )
         stage.end()
         task.end()
         self._unroll()
-        self.n_iter_ = self.rbms_[-1].n_iter_
+        self.n_iter_ = self._layers[-1]["epochs"]
         return self
 
     def transform(self, X):
@@ -377,7 +375,7 @@ class DBNTransformer(
         """
         check_is_fitted(self)
         check_same_backend(X, self.coefs_[0], self, "inverse_transform")
-        n_codes = self.coefs_[len(self.rbms_)].shape[0]
+        n_codes = self.coefs_[len(self._layers)].shape[0]
         dtype = self.coefs_[0].dtype
         H = check_activations(X, n_codes, dtype, "top-layer activations")
         return check_finite_output(predict(self._decoder(), H), dtype)
@@ -458,11 +456,11 @@ class DBNTransformer(
                 "pretrained with pretraining='autoencoder', which has no "
                 "generative model to sample."
             )
-        top = self.rbms_[-1]
+        top = RBM._view(self._layers[-1])
         visible_top = top.sample(
             n_samples, n_gibbs_steps=n_gibbs_steps, random_state=random_state
         )
-        decoder = Network(*unroll_decoder(self.rbms_[:-1]))
+        decoder = Network(*unroll_decoder(self._layers[:-1]))
         if not decoder.coefs:
             return visible_top
         return check_finite_output(predict(decoder, visible_top), visible_top.dtype)
@@ -470,8 +468,14 @@ class DBNTransformer(
     # -- internals ------------------------------------------------------------
 
     @property
+    def rbms_(self):
+        if not hasattr(self, "_layers"):
+            raise AttributeError("'DBNTransformer' object has no attribute 'rbms_'")
+        return [RBM._view(layer) for layer in self._layers]
+
+    @property
     def _n_features_out(self):
-        return self.coefs_[len(self.rbms_) - 1].shape[1]
+        return self.coefs_[len(self._layers) - 1].shape[1]
 
     def _hidden_units(self, n_layers):
         if isinstance(self.hidden_unit, str) and self.hidden_unit == "auto":
@@ -483,8 +487,8 @@ class DBNTransformer(
             self.hidden_unit, n_layers, "hidden_unit", [StrOptions(set(HIDDEN_UNITS))]
         )
 
-    def _make_rbms(self, rng, n_samples):
-        return super()._make_rbms(
+    def _plan_stack(self, rng, n_samples):
+        return super()._plan_stack(
             rng, n_samples, hidden_unit=self._hidden_units(len(self._layer_sizes()))
         )
 
@@ -498,37 +502,22 @@ class DBNTransformer(
         if self.fine_tune:
             super()._check_fine_tuning_options()
 
-    def _apply_training_settings(self, n_samples):
-        """Give the fitted RBMs the current training parameters.
-
-        So that a ``set_params`` between ``partial_fit`` calls (a smaller
-        learning rate, say) reaches the stack; the structure cannot change.
-        """
-        # A throwaway generator: the seeds drawn here are not used.
-        current = self._make_rbms(np.random.default_rng(0), n_samples)
-        for rbm, settings in zip(self.rbms_, current):
-            rbm.set_params(
-                **{name: getattr(settings, name) for name in RBM_TRAINING_SETTINGS}
-            )
-
     def _unroll(self):
-        enc_coefs, enc_intercepts, enc_units = unroll_encoder(self.rbms_)
-        dec_coefs, dec_intercepts, dec_units = unroll_decoder(self.rbms_)
+        enc_coefs, enc_intercepts, enc_units = unroll_encoder(self._layers)
+        dec_coefs, dec_intercepts, dec_units = unroll_decoder(self._layers)
         self.coefs_ = enc_coefs + dec_coefs
         self.intercepts_ = enc_intercepts + dec_intercepts
         self._units = enc_units + dec_units
-        self.pretraining_curves_ = [
-            list(rbm.reconstruction_error_curve_) for rbm in self.rbms_
-        ]
+        self.pretraining_curves_ = [list(layer["curve"]) for layer in self._layers]
 
     def _autoencoder(self):
         return Network(self.coefs_, self.intercepts_, self._units)
 
     def _encoder(self):
-        return self._autoencoder().layers(0, len(self.rbms_))
+        return self._autoencoder().layers(0, len(self._layers))
 
     def _decoder(self):
-        return self._autoencoder().layers(len(self.rbms_))
+        return self._autoencoder().layers(len(self._layers))
 
     @staticmethod
     def _validation_score(output, X):

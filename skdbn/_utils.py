@@ -107,7 +107,8 @@ def load_batch(X, rows, out):
 
 
 # The per-epoch logs: lists that training only ever appends to, by attribute
-# name (on an estimator, an estimator inside it, or a training state). The
+# name (on an estimator, an estimator inside it, or a training state) or key
+# (a layer's "curve", see _layer.py). The
 # restore below truncates them to their saved length instead of copying them,
 # so that keeping a call atomic costs what copying the parameters costs,
 # however long the history grows over a stream of ``partial_fit`` calls.
@@ -116,7 +117,7 @@ APPEND_ONLY_LOGS = frozenset(
         "history_",
         "loss_curve_",
         "validation_scores_",
-        "reconstruction_error_curve_",
+        "curve",
         "up_down_curve_",
         "loss_curve",
         "validation_scores",

@@ -50,6 +50,25 @@ def test_transformer_stacks_rbms_greedily(digits):
     assert codes.shape == (len(X_test), 16) and codes.dtype == np.float32
 
 
+def test_rbms_are_copies_whose_training_leaves_the_transformer_as_it_is(digits):
+    X_train, X_test, _, _ = digits
+    dbn = DBNTransformer((16, 8), pretrain_epochs=2, **QUICK).fit(X_train)
+    codes = dbn.transform(X_test)
+    sampled = dbn.sample(2, n_gibbs_steps=3, random_state=0)
+    first = dbn.rbms_[0]
+    # Each access gives copies of the weights the transformer holds.
+    assert first.components_ is not dbn.rbms_[0].components_
+    np.testing.assert_array_equal(first.components_, dbn.rbms_[0].components_)
+    first.partial_fit(X_train)
+    first.components_[...] = 0
+    dbn.rbms_[1].fit(np.random.default_rng(0).random((50, 16)))
+    np.testing.assert_array_equal(dbn.transform(X_test), codes)
+    np.testing.assert_array_equal(
+        dbn.sample(2, n_gibbs_steps=3, random_state=0), sampled
+    )
+    assert dbn.rbms_[0].n_iter_ == 2
+
+
 def test_transformer_round_trip_beats_untrained(digits):
     X_train, X_test, _, _ = digits
     untrained = DBNTransformer((64, 32), pretrain_epochs=0, **QUICK).fit(X_train)

@@ -34,7 +34,7 @@ def data():
 
 
 # name: (a small model, the types skops must be told to trust: the public
-# estimator classes the fitted model holds, and nothing else)
+# estimator class itself, and nothing else; its layers are plain dicts)
 MODELS = {
     "RBM": (
         lambda: RBM(8, n_iter=2, batch_size=20, random_state=0),
@@ -42,7 +42,7 @@ MODELS = {
     ),
     "DBNTransformer": (
         lambda: DBNTransformer((8, 4), pretrain_epochs=2, random_state=0),
-        ["skdbn._rbm.RBM", "skdbn._transformer.DBNTransformer"],
+        ["skdbn._transformer.DBNTransformer"],
     ),
     "DBNClassifier": (
         lambda: DBNClassifier((8,), pretrain_epochs=2, max_iter=2, random_state=0),
@@ -56,7 +56,7 @@ MODELS = {
         lambda: GenerativeDBNClassifier(
             (8, 6), pretrain_epochs=2, up_down_epochs=2, random_state=0
         ),
-        ["skdbn._generative.GenerativeDBNClassifier", "skdbn._rbm.RBM"],
+        ["skdbn._generative.GenerativeDBNClassifier"],
     ),
 }
 

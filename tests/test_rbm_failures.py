@@ -54,23 +54,24 @@ def _fitted_state(estimator):
     return {k: v for k, v in estimator.__dict__.items() if k not in params}
 
 
-def _assert_same_state(before, after):
-    assert before.keys() == after.keys()
-    for key, value in before.items():
-        other = after[key]
-        if isinstance(value, np.ndarray):
-            assert np.array_equal(value, other), key
-        elif isinstance(value, list) and value and isinstance(value[0], np.ndarray):
-            assert len(value) == len(other), key
-            assert all(np.array_equal(a, b) for a, b in zip(value, other)), key
-        elif key.startswith("_") and "rng" in key:
-            continue  # generators compare by identity; their draws are checked
-        elif isinstance(value, (int, float, str, tuple, type(None))):
-            assert value == other, key
-        elif isinstance(value, list) and all(
-            isinstance(v, (int, float, dict)) for v in value
-        ):
-            assert value == other, key
+def _assert_same_state(before, after, key="state"):
+    """Equal fitted state, walked into lists, dicts (layers) and objects."""
+    if isinstance(before, np.ndarray):
+        assert isinstance(after, np.ndarray) and np.array_equal(before, after), key
+    elif isinstance(before, np.random.Generator):
+        pass  # generators compare by identity; their draws are checked
+    elif isinstance(before, dict):
+        assert before.keys() == after.keys(), key
+        for name, value in before.items():
+            _assert_same_state(value, after[name], f"{key}[{name!r}]")
+    elif isinstance(before, (list, tuple)):
+        assert type(before) is type(after) and len(before) == len(after), key
+        for i, (value, other) in enumerate(zip(before, after)):
+            _assert_same_state(value, other, f"{key}[{i}]")
+    elif isinstance(before, (int, float, str, type(None))):
+        assert before == after, key
+    else:
+        _assert_same_state(vars(before), vars(after), f"{key}.")
 
 
 # -- 1. densities of finite input -------------------------------------------------
