@@ -403,6 +403,14 @@ class BaseDBN(BaseEstimator):
                 "set early_stopping=True, or leave scoring=None."
             )
 
+    def _check_incremental_solver(self):
+        """Refuse ``partial_fit`` of a network that L-BFGS would fine-tune."""
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit needs a mini-batch solver; use solver='adam' or "
+                "'sgd' (L-BFGS works on the whole data at once)."
+            )
+
     def _check_sparsity_options(self):
         """Refuse a sparsity target that no sparsity cost makes act."""
         target_set = np.any(np.asarray(self.sparsity_target, dtype=float) != 0.1)

@@ -171,50 +171,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self : object
             The fitted estimator.
         """
-        self._check_fine_tuning_options()
-        warm = self.warm_start and hasattr(self, "coefs_")
-        if warm:
-            self._check_structure_unchanged("fit with warm_start=True")
-        X, y = validate_visible_data(self, X, y, reset=not warm, fitting=True)
-        backend = backend_of(X)
-        sample_weight = self._check_sample_weight(sample_weight, X, y)
-        Y = self._encode_targets(y, first_call=not warm, sample_weight=sample_weight)
-        if not warm:
-            self._rng = make_generator(self.random_state, backend)
-        rows, validation, scoring_data = self._split_validation(X, Y, y, sample_weight)
-        Y, sample_weight = _to_backend(backend, Y, sample_weight)
-        if not warm:
-            self._place_targets(backend)
-        # With a validation split, training reads the rows ``rows`` of X in
-        # place: only the held-out rows are copied.
-        fine_tune = self.fine_tune or warm
-        task = Task.start_fit(
-            self,
-            X,
-            y,
-            n_subtasks=(0 if warm else 2) + fine_tune,
-            verbose=self.verbose,
-            keep_history=warm,
-        )
-        if warm:
-            self._start_validation_history(warm=True)
-        else:
-            self._pretrain_and_fit_head(X, Y, validation, task, rows, sample_weight)
-        if fine_tune:
-            self._fine_tune(
-                X,
-                Y,
-                validation,
-                self.max_iter,
-                task,
-                scoring_data,
-                rows=rows,
-                sample_weight=sample_weight,
-                # (A new model's head was just scored on this split.)
-                validation_bar=None if warm else self.best_validation_score_,
-            )
-        task.end()
-        return self
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
@@ -244,47 +201,77 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self : object
             The updated estimator.
         """
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "partial_fit needs a mini-batch solver; use solver='adam' or "
-                "'sgd' (L-BFGS works on the whole data at once)."
-            )
+        return self._fit(X, y, sample_weight, incremental=True, **kwargs)
+
+    def _fit(self, X, y, sample_weight, *, incremental, **kwargs):
+        """``fit`` (``incremental=False``) and ``partial_fit``: the one fit path.
+
+        A call that starts a new network (``fit`` without a warm start, or
+        the first ``partial_fit``) pretrains it and fits its head; then
+        fine-tuning runs ``max_iter`` epochs (``fit``, with early stopping
+        when asked) or one (``partial_fit``). A continuing call checks first
+        that the structure is unchanged and keeps the history.
+        """
+        method = "partial_fit" if incremental else "fit"
+        if incremental:
+            self._check_incremental_solver()
         self._check_fine_tuning_options()
-        first_call = not hasattr(self, "coefs_")
-        if not first_call:
-            self._check_structure_unchanged("partial_fit")
+        fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        if not fresh:
+            self._check_structure_unchanged(
+                method if incremental else "fit with warm_start=True"
+            )
         X, y = validate_visible_data(
-            self, X, y, reset=first_call, fitting=True, method="partial_fit"
+            self, X, y, reset=fresh, fitting=True, method=method
         )
         backend = backend_of(X)
         sample_weight = self._check_sample_weight(sample_weight, X, y)
         Y = self._encode_targets(
-            y, first_call=first_call, sample_weight=sample_weight, **kwargs
+            y, first_call=fresh, sample_weight=sample_weight, **kwargs
         )
+        if fresh:
+            self._rng = make_generator(self.random_state, backend)
+        rows, validation, scoring_data = None, None, lambda: (X, y)
+        if not incremental:
+            rows, validation, scoring_data = self._split_validation(
+                X, Y, y, sample_weight
+            )
         Y, sample_weight = _to_backend(backend, Y, sample_weight)
-        if first_call:
+        if fresh:
             self._place_targets(backend)
+        # partial_fit and warm starts always train on (the head at least,
+        # with fine_tune=False); a new fit only with fine_tune.
+        fine_tune = incremental or self.fine_tune or not fresh
         task = Task.start_fit(
             self,
             X,
             y,
-            n_subtasks=3 if first_call else 1,
+            n_subtasks=(2 if fresh else 0) + fine_tune,
             verbose=self.verbose,
-            keep_history=not first_call,
+            keep_history=not fresh,
         )
-        if first_call:
-            self._rng = make_generator(self.random_state, backend)
-            self._pretrain_and_fit_head(X, Y, None, task, sample_weight=sample_weight)
-        self._fine_tune(
-            X,
-            Y,
-            None,
-            1,
-            task,
-            lambda: (X, y),
-            check_convergence=False,
-            sample_weight=sample_weight,
-        )
+        if fresh:
+            # With a validation split, training reads the rows ``rows`` of X
+            # in place: only the held-out rows are copied.
+            self._pretrain_and_fit_head(X, Y, validation, task, rows, sample_weight)
+        elif not incremental:
+            self._start_validation_history(warm=True)
+        if fine_tune:
+            self._fine_tune(
+                X,
+                Y,
+                validation,
+                1 if incremental else self.max_iter,
+                task,
+                scoring_data,
+                check_convergence=not incremental,
+                rows=rows,
+                sample_weight=sample_weight,
+                # (A new model's head was just scored on this split.)
+                validation_bar=None
+                if incremental or not fresh
+                else self.best_validation_score_,
+            )
         task.end()
         return self
 

@@ -227,33 +227,7 @@ class DBNTransformer(
         self : DBNTransformer
             The fitted transformer.
         """
-        self._check_fine_tuning_options()
-        X = validate_visible_data(self, X, reset=True, fitting=True)
-        backend = backend_of(X)
-        self._rng = make_generator(self.random_state, backend)
-        self._record_structure()
-        validation = rows = None
-        if self.fine_tune and self.early_stopping:
-            # Training reads its rows of X in place; the held-out ones are
-            # copied.
-            rows, val_rows = map(backend.asarray, self._validation_rows(X.shape[0]))
-            X_val = gather(X, val_rows)
-            X_val_dense = X_val.toarray() if hasattr(X_val, "toarray") else X_val
-            validation = (X_val, X_val_dense, self._validation_score)
-        fine_tune = self.fine_tune == "autoencoder"
-        task = Task.start_fit(self, X, n_subtasks=1 + fine_tune, verbose=self.verbose)
-        self._layers = self._pretrain(X, self._rng, task, rows=rows)
-        self._unroll()
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if validation is not None else None
-        self.n_iter_ = self._layers[-1]["epochs"]
-        self._fine_tuning_state = None
-        if fine_tune:
-            self.n_iter_ = self._fine_tune(
-                X, validation, self.max_iter, task, rows=rows
-            )
-        task.end()
-        return self
+        return self._fit(X, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
@@ -281,64 +255,88 @@ class DBNTransformer(
         self : DBNTransformer
             The updated transformer.
         """
-        if self.fine_tune == "autoencoder" and self.solver == "lbfgs":
-            raise ValueError(
-                "partial_fit needs a mini-batch solver; use solver='adam' or "
-                "'sgd' (L-BFGS works on the whole data at once)."
-            )
-        first_call = not hasattr(self, "_layers")
-        if not first_call:
-            self._check_structure_unchanged("partial_fit")
-        X = validate_visible_data(
-            self, X, reset=first_call, fitting=True, method="partial_fit"
-        )
-        if first_call:
-            self._rng = make_generator(self.random_state, backend_of(X))
-            self._record_structure()
-            self.loss_curve_ = []
-            self.validation_scores_ = None
-            self._fine_tuning_state = None
-            self.n_iter_ = 0
-        if self.fine_tune == "autoencoder":
-            task = Task.start_fit(
-                self,
-                X,
-                n_subtasks=2 if first_call else 1,
-                verbose=self.verbose,
-                keep_history=not first_call,
-            )
-            if first_call:
-                self._layers = self._pretrain(X, self._rng, task)
-                self._unroll()
-            self.n_iter_ += self._fine_tune(X, None, 1, task, check_convergence=False)
-            task.end()
-            return self
-        if self.pretraining != "rbm":
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        """``fit`` (``incremental=False``) and ``partial_fit``: the one fit path.
+
+        ``fit`` pretrains a new stack, then fine-tunes it for ``max_iter``
+        epochs when asked. ``partial_fit`` with fine-tuning pretrains a new
+        stack on its first call and makes one fine-tuning epoch at every
+        call; without, it streams the stack: one CD epoch per layer per call.
+        """
+        fine_tune = self.fine_tune == "autoencoder"
+        streamed = incremental and not fine_tune
+        method = "partial_fit" if incremental else "fit"
+        if not incremental:
+            self._check_fine_tuning_options()
+        elif fine_tune:
+            self._check_incremental_solver()
+        fresh = not incremental or not hasattr(self, "_layers")
+        if not fresh:
+            self._check_structure_unchanged(method)
+        X = validate_visible_data(self, X, reset=fresh, fitting=True, method=method)
+        if streamed and self.pretraining != "rbm":
             raise ValueError(
                 "Streaming the stack through partial_fit needs pretraining='rbm'; "
                 "with pretraining='autoencoder' call fit."
             )
-        self._check_pretraining_options()
-        # (Later calls draw their seeds from a throwaway generator: only the
-        # settings of the plans are used, the layers exist.)
-        rng = self._rng if first_call else np.random.default_rng(0)
-        plans = self._plan_stack(rng, X.shape[0])
+        backend = backend_of(X)
+        if fresh:
+            self._rng = make_generator(self.random_state, backend)
+            self._record_structure()
+            self.loss_curve_ = []
+            self.validation_scores_ = None
+            self._fine_tuning_state = None
+        validation = rows = None
+        if not incremental and fine_tune and self.early_stopping:
+            # Training reads its rows of X in place; the held-out ones are
+            # copied.
+            rows, val_rows = map(backend.asarray, self._validation_rows(X.shape[0]))
+            X_val = gather(X, val_rows)
+            X_val_dense = X_val.toarray() if hasattr(X_val, "toarray") else X_val
+            validation = (X_val, X_val_dense, self._validation_score)
+            self.validation_scores_ = []
         task = Task.start_fit(
-            self, X, n_subtasks=1, verbose=self.verbose, keep_history=not first_call
-        )
-        stage = task.subtask("pretraining", n_subtasks=len(plans))
-        self._layers = pretrain_greedy(
-            plans,
+            self,
             X,
-            stage,
-            dtype=self.dtype,
-            layers=[None] * len(plans) if first_call else self._layers,
+            n_subtasks=(fresh or streamed) + fine_tune,
             verbose=self.verbose,
+            keep_history=not fresh,
         )
-        stage.end()
+        if streamed:
+            self._check_pretraining_options()
+            # (Later calls draw their seeds from a throwaway generator: only
+            # the plans' settings are used, the layers exist.)
+            rng = self._rng if fresh else np.random.default_rng(0)
+            plans = self._plan_stack(rng, X.shape[0])
+            stage = task.subtask("pretraining", n_subtasks=len(plans))
+            self._layers = pretrain_greedy(
+                plans,
+                X,
+                stage,
+                dtype=self.dtype,
+                layers=[None] * len(plans) if fresh else self._layers,
+                verbose=self.verbose,
+            )
+            stage.end()
+            self._unroll()
+        elif fresh:
+            self._layers = self._pretrain(X, self._rng, task, rows=rows)
+            self._unroll()
+        if fine_tune:
+            n_run = self._fine_tune(
+                X,
+                validation,
+                1 if incremental else self.max_iter,
+                task,
+                check_convergence=not incremental,
+                rows=rows,
+            )
+            self.n_iter_ = (0 if fresh else self.n_iter_) + n_run
+        else:
+            self.n_iter_ = self._layers[-1]["epochs"]
         task.end()
-        self._unroll()
-        self.n_iter_ = self._layers[-1]["epochs"]
         return self
 
     def transform(self, X):
