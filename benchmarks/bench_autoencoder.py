@@ -14,14 +14,14 @@ images (``-DBNTransformer.score``, the paper's measure). Models:
     ``PCA(n_components=30)`` fitted on the same training images;
     reconstruction ``inverse_transform(transform(X))``.
 ``dbn``
-    ``DBNTransformer((1000, 500, 250, 30), fine_tune="autoencoder")``:
+    ``DBNTransformer((1000, 500, 250, 30), fine_tune=True)``:
     ``--pretrain-epochs`` epochs of CD-1 per layer (the top layer linear,
     ``hidden_unit="auto"``), then the unrolled encoder-decoder fine-tuned
     for ``--finetune-epochs`` epochs on the cross-entropy of the
     reconstruction. The same fit also gives the error of the pretrained
     stack before fine-tuning ("pretrained only"): the up pass through
     ``model.rbms_`` (which fine-tuning does not change) and the down pass
-    back, i.e. the ``fine_tune=None`` model with the same pretraining. That
+    back, i.e. the ``fine_tune=False`` model with the same pretraining. That
     model is also fitted on its own, in the same worker after the timed
     fit, and its fit time is the pretraining time.
 ``random``
@@ -140,7 +140,7 @@ def make_autoencoder(spec, pretrain):
     epochs = spec["finetune_epochs"]
     return DBNTransformer(
         HIDDEN,
-        fine_tune="autoencoder",
+        fine_tune=True,
         pretrain_epochs=spec["pretrain_epochs"] if pretrain else 0,
         pretrain_learning_rate=spec["pretrain_learning_rate"],
         batch_size=spec["batch_size"],
@@ -193,7 +193,7 @@ def worker(spec, X, y):
         result["pretrained_test_error"] = stack_error(model.rbms_, X_test)
         # Timed directly: the random-initialised fit is no stand-in for the
         # fine-tuning part (its epochs can cost more, on saturated units).
-        stack = clone(model).set_params(fine_tune=None)
+        stack = clone(model).set_params(fine_tune=False)
         result["pretraining_seconds"] = measure(stack.fit, X_train)["wall"]
     return result
 
@@ -401,7 +401,7 @@ def report(runs, keys, args, n_train, n_test):
         "error summed over pixels\n(lower is better); CD ep = CD-1 epochs per "
         "layer, FT ep = fine-tuning epochs run; FT loss = training\ncross-entropy "
         "per image; fit s = wall time of fit (median over rounds; pretrained "
-        "only:\nthe fine_tune=None fit); peak MiB = peak RSS during fit, +MiB = "
+        "only:\nthe fine_tune=False fit); peak MiB = peak RSS during fit, +MiB = "
         "what fit added."
     )
     print_noise_notes(summary, args.threads or blas_threads(), ITEMS)

@@ -24,7 +24,7 @@ X, y = load_digits(return_X_y=True)
 X = X / 16
 
 autoencoder = DBNTransformer(
-    (256, 128, 2), fine_tune="autoencoder", max_iter=100, random_state=0
+    (256, 128, 2), fine_tune=True, max_iter=100, random_state=0
 ).fit(X)
 codes = autoencoder.transform(X)
 pca_codes = PCA(n_components=2).fit_transform(X)
@@ -45,7 +45,7 @@ _ = fig.colorbar(scatter, ax=axes, ticks=range(10), label="digit")
 # Reconstructions from 8 code units, next to PCA with 8 components fitted
 # on the same images.
 autoencoder8 = DBNTransformer(
-    (256, 128, 8), fine_tune="autoencoder", max_iter=100, random_state=0
+    (256, 128, 8), fine_tune=True, max_iter=100, random_state=0
 ).fit(X)
 display = ReconstructionsDisplay.from_estimator(
     autoencoder8, X, image_shape=(8, 8), n_images=10, pca=True

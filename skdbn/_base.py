@@ -168,12 +168,12 @@ FINE_TUNING_PARAMS_DOC = """solver : {"adam", "sgd", "lbfgs"}, default="adam"
         When the model is already fitted, ``fit`` skips pretraining and the
         head and continues fine-tuning from the current weights."""
 
-AUTOENCODER_PARAMS_DOC = """fine_tune : {"autoencoder"} or None, default=None
-        ``None`` keeps the pretrained stack as it is (cheap). With
-        ``"autoencoder"`` the stack is unrolled into an encoder and a decoder
-        initialised with the transposed weights, untied, and fine-tuned end to
-        end on reconstruction (cross-entropy for Bernoulli inputs, squared
-        error for Gaussian ones).
+AUTOENCODER_PARAMS_DOC = """fine_tune : bool, default=False
+        ``False`` keeps the pretrained stack as it is (cheap). With ``True``
+        the stack becomes a deep autoencoder: unrolled into an encoder and a
+        decoder initialised with the transposed weights, untied, and
+        fine-tuned end to end on reconstruction (cross-entropy for Bernoulli
+        inputs, squared error for Gaussian ones).
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         Optimiser for autoencoder fine-tuning; ``"lbfgs"`` works on the whole
         data at once, as the conjugate gradients of Hinton & Salakhutdinov

@@ -50,7 +50,7 @@ class DBNTransformer(
     ``fit`` pretrains a stack of RBMs greedily, each on the hidden means of
     the one below. ``transform`` is the deterministic up pass to the top
     layer, ``inverse_transform`` the down pass back to the data. With
-    ``fine_tune="autoencoder"`` the stack becomes the deep autoencoder of
+    ``fine_tune=True`` the stack becomes the deep autoencoder of
     Hinton & Salakhutdinov (2006): the top layer is linear by default and the
     unrolled encoder-decoder is fine-tuned on reconstruction.
 
@@ -58,7 +58,7 @@ class DBNTransformer(
     ----------
     %(pretraining_params)s
         ``hidden_unit="auto"`` (the default) uses Bernoulli units, except a
-        linear (Gaussian) top layer when ``fine_tune="autoencoder"``.
+        linear (Gaussian) top layer when ``fine_tune=True``.
     %(autoencoder_params)s
     %(common_params)s
 
@@ -96,7 +96,7 @@ class DBNTransformer(
         ``pandas.DataFrame(history_)`` makes it a table.
     n_iter_ : int
         Epochs run by the last training stage: the autoencoder fine-tuning
-        epochs with ``fine_tune="autoencoder"``, otherwise the top RBM's
+        epochs with ``fine_tune=True``, otherwise the top RBM's
         pretraining epochs.
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -142,7 +142,7 @@ class DBNTransformer(
                 "n_iter_no_change",
             )
         },
-        "fine_tune": [StrOptions({"autoencoder"}), None],
+        "fine_tune": ["boolean"],
         "max_iter": FINE_TUNING_CONSTRAINTS["max_iter"],
     }
 
@@ -162,7 +162,7 @@ class DBNTransformer(
         n_gibbs_steps=1,
         persistent=False,
         batch_size="auto",
-        fine_tune=None,
+        fine_tune=False,
         solver="adam",
         learning_rate_init=1e-3,
         learning_rate="constant",
@@ -238,7 +238,7 @@ class DBNTransformer(
         Without fine-tuning, each call makes one pass of CD over ``X`` for
         every layer, lowest first, each RBM on the hidden means of the layer
         below as updated by this same call, so the stack is pretrained on
-        data that arrives in chunks. With ``fine_tune="autoencoder"`` the
+        data that arrives in chunks. With ``fine_tune=True`` the
         first call pretrains the stack on ``X`` as ``fit`` does, and every
         call makes one epoch of autoencoder fine-tuning, continuing from the
         fine-tuned weights (``rbms_`` stay as pretrained).
@@ -265,7 +265,7 @@ class DBNTransformer(
         stack on its first call and makes one fine-tuning epoch at every
         call; without, it streams the stack: one CD epoch per layer per call.
         """
-        fine_tune = self.fine_tune == "autoencoder"
+        fine_tune = bool(self.fine_tune)
         streamed = incremental and not fine_tune
         method = "partial_fit" if incremental else "fit"
         if not incremental:
@@ -478,7 +478,7 @@ class DBNTransformer(
     def _hidden_units(self, n_layers):
         if isinstance(self.hidden_unit, str) and self.hidden_unit == "auto":
             units = ["bernoulli"] * n_layers
-            if self.fine_tune == "autoencoder":
+            if self.fine_tune:
                 units[-1] = "gaussian"
             return units
         return per_layer(
@@ -494,8 +494,8 @@ class DBNTransformer(
         if self.early_stopping and not self.fine_tune:
             raise ValueError(
                 "early_stopping watches the reconstruction error of autoencoder "
-                "fine-tuning, which fine_tune=None skips; set "
-                "fine_tune='autoencoder', or early_stopping=False."
+                "fine-tuning, which fine_tune=False skips; set "
+                "fine_tune=True, or early_stopping=False."
             )
         if self.fine_tune:
             super()._check_fine_tuning_options()
@@ -523,7 +523,7 @@ class DBNTransformer(
         return -float(xp.mean(xp.sum((X - output) ** 2, axis=1)))
 
     def _structure(self):
-        return {**super()._structure(), "fine_tune": self.fine_tune}
+        return {**super()._structure(), "fine_tune": bool(self.fine_tune)}
 
     def _fine_tune(
         self, X, validation, n_epochs, task, check_convergence=True, rows=None

@@ -299,7 +299,7 @@ class ReconstructionsDisplay:
         The model's reconstruction is ``inverse_transform(transform(x))``:
         one up and one down pass for an :class:`~skdbn.RBM` or a
         pretrained :class:`~skdbn.DBNTransformer`, the fine-tuned
-        autoencoder's for ``DBNTransformer(fine_tune="autoencoder")``.
+        autoencoder's for ``DBNTransformer(fine_tune=True)``.
 
         Parameters
         ----------

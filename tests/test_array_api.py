@@ -196,7 +196,7 @@ def _small(kind, dtype="float32", random_state=0):
             (16, 8),
             pretrain_epochs=2,
             batch_size=50,
-            fine_tune="autoencoder",
+            fine_tune=True,
             max_iter=2,
             **common,
         )
@@ -341,13 +341,13 @@ def test_rbm_arrays_and_outputs_in_input_namespace(backend, small_digits, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("fine_tune", [None, "autoencoder"])
+@pytest.mark.parametrize("fine_tune", [False, True])
 def test_transformer_arrays_and_outputs_in_input_namespace(
     backend, small_digits, fine_tune, dtype
 ):
     X_train, X_test, _, _ = small_digits
     n_features = X_train.shape[1]
-    kind = "DBNTransformer" if fine_tune is None else "DBNTransformer-autoencoder"
+    kind = "DBNTransformer-autoencoder" if fine_tune else "DBNTransformer"
     with config_context(array_api_dispatch=True):
         dbn = _fit(_small(kind, dtype), kind, backend, X_train, None)
         arrays = _fitted_arrays(dbn)
@@ -583,7 +583,7 @@ AUTOENCODER_PARAMS = dict(
     hidden_layer_sizes=(32, 16),
     pretrain_epochs=10,
     batch_size=50,
-    fine_tune="autoencoder",
+    fine_tune=True,
     max_iter=5,
     random_state=0,
 )
@@ -1045,7 +1045,7 @@ def _check_estimators():
     # Small models, for speed; the checks compare each with its NumPy fit.
     yield RBM(8, n_iter=2)
     yield DBNTransformer((8,), pretrain_epochs=2)
-    yield DBNTransformer((8,), pretrain_epochs=2, fine_tune="autoencoder", max_iter=2)
+    yield DBNTransformer((8,), pretrain_epochs=2, fine_tune=True, max_iter=2)
     yield DBNClassifier((8,), pretrain_epochs=2, head_max_iter=5, max_iter=2)
     yield DBNRegressor((8,), pretrain_epochs=2, head_max_iter=5, max_iter=2)
     yield GenerativeDBNClassifier((8, 16), pretrain_epochs=2, up_down_epochs=2)
@@ -1053,7 +1053,7 @@ def _check_estimators():
 
 def _estimator_id(est):
     name = type(est).__name__
-    if getattr(est, "fine_tune", None) == "autoencoder":
+    if isinstance(est, DBNTransformer) and est.fine_tune:
         name += "-autoencoder"
     return name
 

@@ -101,7 +101,7 @@ def test_the_transposed_unrolling_works_from_autoencoder_pretraining(digits):
     )
     tuned = _fit(
         DBNTransformer(
-            (64, 16), pretraining="autoencoder", fine_tune="autoencoder", random_state=0
+            (64, 16), pretraining="autoencoder", fine_tune=True, random_state=0
         ),
         X_train,
     )

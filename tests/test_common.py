@@ -47,11 +47,11 @@ def _small():
     yield RBM(**_RBM)
     yield RBM(sparsity_cost=0.1, **_RBM)
     yield DBNTransformer(**_STACK)
-    yield DBNTransformer(fine_tune="autoencoder", max_iter=5, **_STACK)
+    yield DBNTransformer(fine_tune=True, max_iter=5, **_STACK)
     yield DBNTransformer(
         pretraining="autoencoder",
         pretrain_noise=0.2,
-        fine_tune="autoencoder",
+        fine_tune=True,
         max_iter=5,
         **_STACK,
     )
@@ -103,7 +103,7 @@ def _defaults(**params):
     """Every estimator as a user first meets it: default parameters."""
     yield RBM(**params)
     yield DBNTransformer(**params)
-    yield DBNTransformer(fine_tune="autoencoder", **params)
+    yield DBNTransformer(fine_tune=True, **params)
     yield DBNClassifier(**params)
     yield DBNRegressor(**params)
 
@@ -129,7 +129,7 @@ def _full():
     yield make_pipeline(MinMaxScaler(clip=True), RBM(random_state=0))
     yield make_pipeline(MinMaxScaler(clip=True), DBNClassifier(random_state=0))
     yield make_pipeline(
-        MinMaxScaler(clip=True), DBNTransformer(fine_tune="autoencoder", random_state=0)
+        MinMaxScaler(clip=True), DBNTransformer(fine_tune=True, random_state=0)
     )
     for estimator in _small():
         if "dtype" in estimator.get_params(deep=False):
@@ -165,7 +165,7 @@ LINEAR_CODES_DIVERGE_ON_DATA_PAST_ONE = (
 def _expected_failures(estimator):
     if (
         isinstance(estimator, DBNTransformer)
-        and estimator.fine_tune == "autoencoder"
+        and estimator.fine_tune
         and estimator.pretraining == "rbm"
         and estimator.pretrain_epochs == "auto"
     ):

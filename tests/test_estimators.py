@@ -149,7 +149,7 @@ def test_learning_rate_schedules_reach_the_optimiser(digits):
     # "adaptive" in the autoencoder: divides the step rather than stopping.
     stalled = dict(tol=1e9, n_iter_no_change=1, max_iter=6)  # nothing improves
     auto = DBNTransformer(
-        (32,), fine_tune="autoencoder", learning_rate="adaptive", **stalled, **QUICK
+        (32,), fine_tune=True, learning_rate="adaptive", **stalled, **QUICK
     )
     assert auto.fit(X_train).n_iter_ == 6
     # The first epoch improves on nothing; two more stalled ones stop it.
@@ -356,7 +356,7 @@ def test_autoencoder_fine_tuning_lowers_the_pretrained_error(digits):
     params = dict(hidden_layer_sizes=(128, 32), pretrain_epochs=10, **QUICK)
     pretrained = DBNTransformer(**params, hidden_unit=["bernoulli", "gaussian"])
     pretrained.fit(X_train)
-    tuned = DBNTransformer(**params, fine_tune="autoencoder", max_iter=30)
+    tuned = DBNTransformer(**params, fine_tune=True, max_iter=30)
     tuned.fit(X_train)
     # "auto" units make the code layer linear for an autoencoder.
     assert [rbm.hidden_unit for rbm in tuned.rbms_] == ["bernoulli", "gaussian"]
@@ -406,9 +406,7 @@ def test_gaussian_visible_regressor():
 
 def test_lbfgs_solver(digits):
     X_train, X_test, y_train, y_test = digits
-    dbn = DBNTransformer(
-        (64, 16), pretrain_epochs=5, fine_tune="autoencoder", solver="lbfgs"
-    )
+    dbn = DBNTransformer((64, 16), pretrain_epochs=5, fine_tune=True, solver="lbfgs")
     dbn.set_params(max_iter=30, **QUICK).fit(X_train)
     pretrained = DBNTransformer(
         (64, 16), pretrain_epochs=5, hidden_unit=["bernoulli", "gaussian"], **QUICK

@@ -134,7 +134,7 @@ def test_sgd_trains_the_weights_of_a_copied_model(Estimator, copier, digits, tmp
 
 def test_autoencoder_partial_fit_continues_the_fine_tuned_model(digits):
     X_train = digits[0]
-    dbn = DBNTransformer((16, 8), fine_tune="autoencoder", max_iter=30, random_state=0)
+    dbn = DBNTransformer((16, 8), fine_tune=True, max_iter=30, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dbn.fit(X_train)
@@ -151,7 +151,7 @@ def test_autoencoder_partial_fit_continues_the_fine_tuned_model(digits):
 
 def test_sample_draws_from_the_pretrained_rbms(digits):
     X_train = digits[0]
-    dbn = DBNTransformer((16, 8), fine_tune="autoencoder", max_iter=2, random_state=0)
+    dbn = DBNTransformer((16, 8), fine_tune=True, max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dbn.fit(X_train)
@@ -479,7 +479,7 @@ def test_autoencoder_early_stopping_restores_the_best_epochs_weights(
     dbn = DBNTransformer(
         (32, 8),
         pretrain_epochs=3,
-        fine_tune="autoencoder",
+        fine_tune=True,
         early_stopping=True,
         n_iter_no_change=2,
         max_iter=60,
@@ -643,7 +643,7 @@ def test_early_stopping_does_not_copy_the_training_rows(Estimator, digits):
     y = np.tile(y_train, 10)
     params = dict(pretrain_epochs=1, max_iter=1, early_stopping=True, random_state=0)
     if Estimator is DBNTransformer:
-        est, args = Estimator((4,), fine_tune="autoencoder", **params), (X,)
+        est, args = Estimator((4,), fine_tune=True, **params), (X,)
     else:
         est, args = Estimator((4,), **params), (X, y)
     with warnings.catch_warnings():

@@ -197,9 +197,9 @@ def test_options_that_cannot_take_effect_are_refused(small, params, match):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"early_stopping": True}, "fine_tune='autoencoder'"),
+        ({"early_stopping": True}, "fine_tune=True"),
         (
-            {"fine_tune": "autoencoder", "solver": "lbfgs", "early_stopping": True},
+            {"fine_tune": True, "solver": "lbfgs", "early_stopping": True},
             "early_stopping=False",
         ),
     ],

@@ -111,7 +111,7 @@ def test_history_of_the_other_estimators(digits):
     rbm.partial_fit(X)
     assert len(rbm.history_) == 4  # partial_fit continues the history
 
-    ae = DBNTransformer((8, 4), pretrain_epochs=2, fine_tune="autoencoder", max_iter=3)
+    ae = DBNTransformer((8, 4), pretrain_epochs=2, fine_tune=True, max_iter=3)
     ae.set_params(random_state=0).fit(X)
     stages = [(r["stage"], r["layer"]) for r in ae.history_]
     assert (

@@ -542,7 +542,7 @@ def inert_options(params, est_class):
     units = get("hidden_unit")
     if not isinstance(units, str) or units != "bernoulli":
         inert |= {"sparsity_cost", "sparsity_target"}
-    if get("fine_tune") in (False, None) or get("max_iter") == 0:
+    if not get("fine_tune") or get("max_iter") == 0:
         inert |= {"learning_rate", "momentum", "dropout", "early_stopping"}
         inert |= {"scoring", "validation_fraction", "n_iter_no_change", "tol"}
     if get("head_max_iter") == 0:
@@ -601,7 +601,7 @@ rbm_params = st.fixed_dictionaries(
 def transformer_params(draw):
     params = draw(pretraining_params(["auto", *HIDDEN_UNITS]))
     params.update(_tuning_params(draw))
-    params["fine_tune"] = draw(st.sampled_from([None, "autoencoder"]))
+    params["fine_tune"] = draw(st.booleans())
     params["alpha"] = draw(st.sampled_from([0.0, 1e-4]))
     return params
 
@@ -968,9 +968,7 @@ def test_transformer_contract(data):
     fresh = clone(dbn)
     for call in range(2):
         ok, res = quiet(fresh.partial_fit, train.X)
-        full_batch = (
-            params["fine_tune"] == "autoencoder" and params["solver"] == "lbfgs"
-        )
+        full_batch = params["fine_tune"] and params["solver"] == "lbfgs"
         if full_batch:
             # Autoencoder fine-tuning by L-BFGS cannot stream: a clear error.
             assert not ok and isinstance(res, ValueError)
@@ -1481,7 +1479,7 @@ def large_rate_case(draw):
             "max_iter": draw(st.integers(0, 2)),
         }
     if family == "transformer":
-        kwargs["fine_tune"] = "autoencoder" if which == "learning_rate_init" else None
+        kwargs["fine_tune"] = which == "learning_rate_init"
         kwargs["max_iter"] = max(1, kwargs.get("max_iter", 1))
         est = DBNTransformer(sizes, batch_size=batch, random_state=seed, **kwargs)
     else:

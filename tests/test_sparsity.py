@@ -74,7 +74,7 @@ def test_dbn_layers_take_one_value_or_one_per_layer(digits):
     # left without the penalty.
     dbn = DBNTransformer(
         (16, 4),
-        fine_tune="autoencoder",
+        fine_tune=True,
         pretrain_epochs=1,
         sparsity_cost=0.1,
         max_iter=1,
