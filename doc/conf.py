@@ -35,6 +35,9 @@ autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 autodoc_default_options = {"members": True}
+# The numpydoc docstrings describe each parameter's types in words (array-like,
+# sparse matrix, Array API arrays); the type hints are for type checkers.
+autodoc_typehints = "none"
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 templates_path = ["_templates"]
 

@@ -1,5 +1,7 @@
 """The generative DBN of Hinton, Osindero & Teh (2006) as a classifier."""
 
+from __future__ import annotations
+
 import copy
 import warnings
 from numbers import Integral, Number, Real
@@ -24,6 +26,7 @@ from ._rbm import RBM
 from ._stack import auto_pretrain_epochs, plan_stack, pretrain_greedy
 from ._threads import stage_threads
 from ._training import COLLAPSE_MARGIN, epoch_loop
+from ._typing import Array, ArrayLike, MatrixLike, RandomStateLike
 from ._units import get_unit, label_joined_unit
 from ._updown import (
     TopRBM,
@@ -285,7 +288,7 @@ class GenerativeDBNClassifier(
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def fit(self, X, y):
+    def fit(self, X: MatrixLike, y: ArrayLike) -> GenerativeDBNClassifier:
         """Pretrain greedily, then fine-tune with the up-down algorithm.
 
         Ctrl-C ends the current stage with a warning (pretraining goes on
@@ -565,7 +568,7 @@ class GenerativeDBNClassifier(
             )
         return check_finite_output(log_odds, log_odds.dtype), features
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> Array:
         """Class probabilities from the top RBM's free energies.
 
         Parameters
@@ -581,7 +584,7 @@ class GenerativeDBNClassifier(
         log_odds, _ = self._label_log_odds(X, "predict_proba")
         return get_unit("softmax").activate(log_odds)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> Array:
         """Logarithm of the class probabilities.
 
         Parameters
@@ -600,7 +603,7 @@ class GenerativeDBNClassifier(
         log_odds -= xp.log(xp.sum(xp.exp(log_odds), axis=1, keepdims=True))
         return log_odds
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> Array:
         """Most probable class of each row (lowest top-RBM free energy).
 
         Parameters
@@ -618,7 +621,7 @@ class GenerativeDBNClassifier(
             self.classes_, backend_of(log_odds).xp.argmax(log_odds, axis=1)
         )
 
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> Array:
         """Top-layer hidden probabilities, with the labels at their posterior.
 
         The recognition up pass gives the penultimate probabilities; joined
@@ -642,7 +645,14 @@ class GenerativeDBNClassifier(
         up = Network([W.T], [b_h], [self._top_layer["hidden"]])
         return check_finite_output(predict(up, joined), W.dtype)
 
-    def sample(self, n_samples=1, *, y=None, n_gibbs_steps=1000, random_state=None):
+    def sample(
+        self,
+        n_samples: int = 1,
+        *,
+        y: ArrayLike | None = None,
+        n_gibbs_steps: int = 1000,
+        random_state: RandomStateLike = None,
+    ) -> Array:
         """Generate data, of chosen classes or of the model's own choosing.
 
         The top RBM's penultimate units start from a sample of their biases

@@ -1,5 +1,7 @@
 """The restricted Boltzmann machine estimator: one layer of a DBN."""
 
+from __future__ import annotations
+
 import copy
 from numbers import Integral, Real
 
@@ -31,6 +33,7 @@ from ._layer import (
 )
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
+from ._typing import Array, ArrayLike, MatrixLike, RandomStateLike
 from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
 from ._utils import (
     AtomicFitTransformMixin,
@@ -266,7 +269,7 @@ class RBM(
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def fit(self, X, y=None):
+    def fit(self, X: MatrixLike, y: None = None) -> RBM:
         """Train the RBM for ``n_iter`` epochs of mini-batch CD.
 
         Ctrl-C ends training with a warning, keeping the weights and the
@@ -291,7 +294,7 @@ class RBM(
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X: MatrixLike, y: None = None) -> RBM:
         """Make one pass of mini-batch CD updates over ``X``.
 
         The first call initialises the model from ``X``. Each call counts as
@@ -355,7 +358,7 @@ class RBM(
                 )
         return self
 
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> Array:
         """Mean hidden activations given the data (the up pass).
 
         Parameters
@@ -374,7 +377,7 @@ class RBM(
         )
         return check_finite_output(hidden_means(self._layer, X), self.components_.dtype)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> Array:
         """Mean visible activations given hidden activations (the down pass).
 
         Parameters
@@ -400,7 +403,7 @@ class RBM(
         )
         return check_finite_output(predict(down, H), self.components_.dtype)
 
-    def gibbs(self, v):
+    def gibbs(self, v: MatrixLike) -> Array:
         """Make one Gibbs step from visible states ``v``.
 
         Parameters
@@ -421,7 +424,13 @@ class RBM(
         # training does next.
         return check_finite_output(gibbs(self._layer, v, 1), self.components_.dtype)
 
-    def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
+    def sample(
+        self,
+        n_samples: int = 1,
+        *,
+        n_gibbs_steps: int = 1000,
+        random_state: RandomStateLike = None,
+    ) -> Array:
         """Draw visible means after a long Gibbs chain from random states.
 
         Each chain starts from visible states sampled from the visible biases
@@ -460,7 +469,7 @@ class RBM(
             means = rbm_math.visible_means(h, W, b_v, visible)
         return check_finite_samples(means)
 
-    def free_energy(self, X):
+    def free_energy(self, X: MatrixLike) -> Array:
         """Free energy of each row: lower means the model finds it more likely.
 
         Exact up to an additive constant (the same for every row) for every
@@ -490,7 +499,7 @@ class RBM(
             X, lambda V, *params: rbm_math.free_energy(V, *params, *units)
         )
 
-    def score_samples(self, X):
+    def score_samples(self, X: MatrixLike) -> Array:
         """Log-likelihood proxy of each row: higher means more likely.
 
         For Bernoulli visible units this is the exact pseudo-log-likelihood,

@@ -29,7 +29,7 @@ def _version(package):
         return None
 
 
-def show_versions(*, as_dict=False):
+def show_versions(*, as_dict: bool = False) -> dict | None:
     """Print the versions of Python, skdbn's dependencies and the BLAS in use.
 
     Paste its output into a bug report: results and speed depend on the

@@ -1,6 +1,9 @@
 """DBNClassifier and DBNRegressor: pretraining, a head, then fine-tuning."""
 
+from __future__ import annotations
+
 import copy
+from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
@@ -27,6 +30,7 @@ from ._training import (
     make_optimizer,
     run_epochs,
 )
+from ._typing import Array, ArrayLike, MatrixLike
 from ._units import glorot_uniform
 from ._utils import (
     count_rows,
@@ -144,7 +148,9 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> BaseSupervisedDBN:
         """Pretrain, train the head, then fine-tune on ``(X, y)``.
 
         Ctrl-C ends the current stage (pretraining, the head or fine-tuning)
@@ -176,7 +182,13 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+    def partial_fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        **kwargs: Any,
+    ) -> BaseSupervisedDBN:
         """One epoch of fine-tuning over ``(X, y)``.
 
         The first call pretrains the stack on ``X`` (``pretrain_epochs``
@@ -766,7 +778,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         if np.issubdtype(self.classes_.dtype, np.number):
             self.classes_ = backend.asarray(self.classes_)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> Array:
         """Class probabilities.
 
         Parameters
@@ -782,7 +794,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         """
         return self._forward(X, method="predict_proba")
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> Array:
         """Logarithm of the class probabilities.
 
         Parameters
@@ -800,7 +812,7 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
         tiny = float(xp.finfo(proba.dtype).smallest_normal)
         return xp.log(backend_of(proba).clip(proba, tiny, None))
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> Array:
         """Most probable class of each row.
 
         Parameters
@@ -821,7 +833,13 @@ class DBNClassifier(ClassifierMixin, BaseSupervisedDBN):
             return xp.astype(proba > 0.5, xp.int64)
         return labels_at(self.classes_, xp.argmax(proba, axis=1))
 
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> DBNClassifier:
         """One epoch of fine-tuning over ``(X, y)``.
 
         The first call pretrains the stack on ``X`` (``pretrain_epochs``
@@ -898,7 +916,9 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
     _output_unit = "gaussian"
     _multi_output = True
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> DBNRegressor:
         """One epoch of fine-tuning over ``(X, y)``.
 
         The first call pretrains the stack on ``X`` (``pretrain_epochs``
@@ -955,7 +975,9 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
             )
         return Z.astype(dtype)
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """R² of the predictions, as ``r2_score`` computes it.
 
         Computed on the targets and predictions divided by the fitted
@@ -1005,7 +1027,7 @@ class DBNRegressor(RegressorMixin, BaseSupervisedDBN):
         total = xp.where(total == 0, xp.ones_like(total), total)
         return float(xp.mean(1 - residual / total))
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> Array:
         """Predicted targets.
 
         Parameters

@@ -1,5 +1,7 @@
 """DBNTransformer: the pretrained stack, optionally fine-tuned as an autoencoder."""
 
+from __future__ import annotations
+
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
@@ -17,6 +19,7 @@ from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._rbm import RBM
 from ._stack import pretrain_greedy, unroll_decoder, unroll_encoder
 from ._training import fine_tune_network
+from ._typing import Array, ArrayLike, MatrixLike, RandomStateLike
 from ._units import HIDDEN_UNITS
 from ._utils import (
     AtomicFitTransformMixin,
@@ -208,7 +211,7 @@ class DBNTransformer(
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def fit(self, X, y=None):
+    def fit(self, X: MatrixLike, y: None = None) -> DBNTransformer:
         """Pretrain the stack on ``X``, then fine-tune it if asked.
 
         Ctrl-C ends the current stage (pretraining or fine-tuning) with a
@@ -232,7 +235,7 @@ class DBNTransformer(
     @_fit_context(prefer_skip_nested_validation=True)
     @with_callbacks
     @restore_on_error
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X: MatrixLike, y: None = None) -> DBNTransformer:
         """Train on one chunk of data.
 
         Without fine-tuning, each call makes one pass of CD over ``X`` for
@@ -339,7 +342,7 @@ class DBNTransformer(
         task.end()
         return self
 
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> Array:
         """Up pass: the top layer's mean activations (the codes).
 
         Parameters
@@ -358,7 +361,7 @@ class DBNTransformer(
         )
         return check_finite_output(predict(self._encoder(), X), self.coefs_[0].dtype)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> Array:
         """Down pass: reconstruct the data from top-layer activations.
 
         Parameters
@@ -378,7 +381,7 @@ class DBNTransformer(
         H = check_activations(X, n_codes, dtype, "top-layer activations")
         return check_finite_output(predict(self._decoder(), H), dtype)
 
-    def score(self, X, y=None):
+    def score(self, X: MatrixLike, y: None = None) -> float:
         """Negative mean reconstruction error of ``X`` (higher is better).
 
         The error of a row is the squared distance between it and
@@ -423,7 +426,13 @@ class DBNTransformer(
             )
         return score
 
-    def sample(self, n_samples=1, *, n_gibbs_steps=1000, random_state=None):
+    def sample(
+        self,
+        n_samples: int = 1,
+        *,
+        n_gibbs_steps: int = 1000,
+        random_state: RandomStateLike = None,
+    ) -> Array:
         """Draw data from the pretrained generative model.
 
         Runs alternating Gibbs sampling in the top RBM from random states,

@@ -1,7 +1,10 @@
 """Small helpers shared by the estimators."""
 
+from __future__ import annotations
+
 import copy
 import functools
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -9,6 +12,7 @@ from sklearn.utils import check_random_state
 
 from ._backend import NUMPY, backend_of
 from ._progress import CALLBACK_ATTRIBUTES
+from ._typing import Array, ArrayLike, MatrixLike
 
 
 def make_generator(random_state, backend=NUMPY):
@@ -233,7 +237,9 @@ class AtomicFitTransformMixin:
     """
 
     @restore_on_error
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(
+        self, X: MatrixLike, y: ArrayLike | None = None, **fit_params: Any
+    ) -> Array:
         """Fit to ``X``, then transform it.
 
         As ``fit(X, y).transform(X)``; an error in either step leaves the

@@ -5,6 +5,8 @@ The IDX format (used by MNIST and Fashion-MNIST) is a tiny binary container: a
 big-endian payload. Files are usually distributed gzip-compressed.
 """
 
+from __future__ import annotations
+
 import gzip
 import os
 import zlib
@@ -48,7 +50,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _PREFIXES = {"train": "train", "test": "t10k"}
 
 
-def read_idx(path):
+def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file into a numpy array.
 
     Parameters
@@ -189,7 +191,13 @@ def _find(data_dir, name):
     return None
 
 
-def load_mnist_format(data_dir, *, kind="train", flatten=True, return_X_y=False):
+def load_mnist_format(
+    data_dir: str | os.PathLike,
+    *,
+    kind: str = "train",
+    flatten: bool = True,
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Load an MNIST-style image/label split from a folder of IDX files.
 
     Reads ``{prefix}-images-idx3-ubyte`` and ``{prefix}-labels-idx1-ubyte``, each
@@ -287,7 +295,13 @@ def load_mnist_format(data_dir, *, kind="train", flatten=True, return_X_y=False)
     return Bunch(data=X, target=y, DESCR=descr)
 
 
-def load_fashion_mnist(data_dir=None, *, kind="train", flatten=True, return_X_y=False):
+def load_fashion_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    kind: str = "train",
+    flatten: bool = True,
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Load the Fashion-MNIST dataset from local IDX files.
 
     Nothing is downloaded. The files are looked up in ``data_dir``, else in the

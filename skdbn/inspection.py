@@ -18,14 +18,19 @@ matplotlib is an optional dependency: ``pip install "skdbn[plot]"``.
 - :class:`TrainingCurvesDisplay`: every training stage on one figure.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._generative import GenerativeDBNClassifier
 from ._rbm import RBM
+from ._typing import ArrayLike, MatrixLike, RandomStateLike
 from ._validation import count
 
 __all__ = [
@@ -179,14 +184,14 @@ class FiltersDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
+        estimator: BaseEstimator,
         *,
-        image_shape=None,
-        layer=0,
-        n_filters=64,
-        ax=None,
-        cmap="gray",
-    ):
+        image_shape: tuple[int, int] | None = None,
+        layer: int = 0,
+        n_filters: int = 64,
+        ax: Any = None,
+        cmap: str = "gray",
+    ) -> FiltersDisplay:
         """Draw the filters of a fitted RBM, DBN or pipeline ending in one.
 
         Parameters
@@ -227,7 +232,9 @@ GenerativeDBNClassifier or Pipeline
         filters = projection.T[:n_filters]
         return cls(filters, image_shape, layer=layer).plot(ax=ax, cmap=cmap)
 
-    def plot(self, *, ax=None, n_cols=None, cmap="gray"):
+    def plot(
+        self, *, ax: Any = None, n_cols: int | None = None, cmap: str = "gray"
+    ) -> FiltersDisplay:
         """Draw the filters.
 
         Parameters
@@ -285,15 +292,15 @@ class ReconstructionsDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X,
+        estimator: BaseEstimator,
+        X: MatrixLike,
         *,
-        image_shape=None,
-        n_images=10,
-        pca=False,
-        ax=None,
-        cmap="gray",
-    ):
+        image_shape: tuple[int, int] | None = None,
+        n_images: int = 10,
+        pca: bool = False,
+        ax: Any = None,
+        cmap: str = "gray",
+    ) -> ReconstructionsDisplay:
         """Reconstruct the first ``n_images`` rows of ``X`` with a fitted model.
 
         The model's reconstruction is ``inverse_transform(transform(x))``:
@@ -347,7 +354,7 @@ class ReconstructionsDisplay:
         image_shape = _check_image_shape(image_shape, X.shape[1])
         return cls(shown, rows, image_shape).plot(ax=ax, cmap=cmap)
 
-    def plot(self, *, ax=None, cmap="gray"):
+    def plot(self, *, ax: Any = None, cmap: str = "gray") -> ReconstructionsDisplay:
         """Draw the originals and the reconstructions.
 
         Returns
@@ -394,16 +401,16 @@ class SamplesDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
+        estimator: BaseEstimator,
         *,
-        image_shape=None,
-        n_chains=8,
-        steps=(1, 10, 100, 1000),
-        y=None,
-        random_state=0,
-        ax=None,
-        cmap="gray",
-    ):
+        image_shape: tuple[int, int] | None = None,
+        n_chains: int = 8,
+        steps: tuple[int, ...] = (1, 10, 100, 1000),
+        y: ArrayLike | None = None,
+        random_state: RandomStateLike = 0,
+        ax: Any = None,
+        cmap: str = "gray",
+    ) -> SamplesDisplay:
         """Sample from a fitted model's ``sample`` method.
 
         Every row uses the same seed, so with ``steps`` increasing each row
@@ -442,7 +449,7 @@ class SamplesDisplay:
         image_shape = _check_image_shape(image_shape, model.n_features_in_)
         return cls(samples, image_shape).plot(ax=ax, cmap=cmap)
 
-    def plot(self, *, ax=None, cmap="gray"):
+    def plot(self, *, ax: Any = None, cmap: str = "gray") -> SamplesDisplay:
         """Draw the samples.
 
         Returns
@@ -497,7 +504,9 @@ class TrainingCurvesDisplay:
         self.curves = curves
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None):
+    def from_estimator(
+        cls, estimator: BaseEstimator, *, ax: Any = None
+    ) -> TrainingCurvesDisplay:
         """Draw the training history of a fitted model.
 
         Parameters
@@ -540,7 +549,7 @@ GenerativeDBNClassifier or Pipeline
             curves["fine-tuning"] = tuning
         return cls(curves).plot(ax=ax)
 
-    def plot(self, *, ax=None):
+    def plot(self, *, ax: Any = None) -> TrainingCurvesDisplay:
         """Draw the curves.
 
         Returns
