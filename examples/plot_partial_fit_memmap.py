@@ -13,10 +13,12 @@ them.
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 
 from skdbn import DBNClassifier, DBNTransformer
+from skdbn.inspection import TrainingCurvesDisplay
 
 X, y = load_digits(return_X_y=True)
 X = (X / 16).astype(np.float32)
@@ -33,11 +35,27 @@ for _ in range(10):
 print("codes:", stack.transform(on_disk[:3]).round(2))
 
 # %%
+# Each ``partial_fit`` call counts as one epoch of every layer: the curves
+# show each layer's reconstruction error call after call, over the ten
+# passes through the file.
+TrainingCurvesDisplay.from_estimator(stack)
+
+# %%
 # Supervised: the first call pretrains on its chunk; every call then makes
 # one fine-tuning epoch over the chunk it gets.
 clf = DBNClassifier((128,), random_state=0)
+accuracy = []
 for _ in range(5):
     for start in range(0, 1500, 300):
         stop = start + 300
         clf.partial_fit(on_disk[start:stop], y[start:stop], classes=np.arange(10))
-print(f"held-out accuracy {clf.score(on_disk[1500:], y[1500:]):.4f}")
+    accuracy.append(clf.score(on_disk[1500:], y[1500:]))
+print(f"held-out accuracy {accuracy[-1]:.4f}")
+
+# %%
+# The held-out accuracy after each pass over the first 1500 rows.
+fig, ax = plt.subplots(figsize=(5, 3), constrained_layout=True)
+ax.plot(range(1, len(accuracy) + 1), accuracy, marker="o")
+ax.set_xlabel("pass over the training chunks")
+ax.set_ylabel("held-out accuracy")
+ax.set_xticks(range(1, len(accuracy) + 1))

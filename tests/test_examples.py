@@ -27,7 +27,7 @@ FIGURES = {
     "plot_dbn_vs_mlp.py": 1,
     "plot_generative_dreams.py": 2,
     "plot_grid_search.py": 1,
-    "plot_partial_fit_memmap.py": 0,
+    "plot_partial_fit_memmap.py": 2,
     "plot_progress_bar.py": 1,
     "plot_rbm_filters.py": 2,
 }
