@@ -10,6 +10,7 @@ import pytest
 import skdbn
 import skdbn.datasets
 import skdbn.inspection
+import skdbn.likelihood
 
 ROOT = Path(skdbn.__file__).parent
 
@@ -17,7 +18,7 @@ ROOT = Path(skdbn.__file__).parent
 def _public_callables():
     """Every public function and public method skdbn defines itself."""
     found = []
-    for module in (skdbn, skdbn.inspection, skdbn.datasets):
+    for module in (skdbn, skdbn.inspection, skdbn.datasets, skdbn.likelihood):
         for name in module.__all__:
             obj = getattr(module, name)
             if not inspect.isclass(obj):
