@@ -15,7 +15,10 @@ energy into a log-likelihood, in nats, that two models can be compared by:
   of inverse temperatures; the mean importance weight estimates the ratio
   of the two partition functions;
 - :func:`log_likelihood` gives ``log p(v)`` of rows for a model and its
-  ``log Z``.
+  ``log Z``;
+- :func:`dbn_lower_bound` bounds ``log p(v)`` under a greedy stack of
+  RBMs (a :class:`~skdbn.DBNTransformer`) from below, as Salakhutdinov &
+  Murray's section 4 does.
 
 ``log Z`` here is that of the free energy skdbn computes, which leaves out
 constants that do not depend on ``v`` (for Gaussian hidden units); the
@@ -37,6 +40,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend import backend_of
@@ -48,7 +53,9 @@ from ._validation import validate_visible_data
 
 __all__ = [
     "LogPartition",
+    "LowerBound",
     "ais_log_partition",
+    "dbn_lower_bound",
     "exact_log_partition",
     "log_likelihood",
 ]
@@ -400,3 +407,180 @@ def log_likelihood(
     V = as_dtype(X.toarray() if hasattr(X, "toarray") else X, W.dtype)
     energy = hidden.free_energy_term(V @ W.T + b_h) + visible.visible_energy(V, b_v)
     return -energy - float(log_z)
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """A DBN's variational lower bound on the log-likelihood of rows.
+
+    Attributes
+    ----------
+    per_row : ndarray of shape (n_samples,)
+        The bound's Monte Carlo estimate for each row, in nats.
+    mean : float
+        Its mean over the rows.
+    std_error : float
+        Standard error of ``mean`` from the Monte Carlo sampling; the top
+        RBM's ``log Z`` adds its own (``log_partition.std_error``), the
+        same for every row.
+    log_partition : LogPartition
+        The top RBM's ``log Z`` the bound used.
+    n_samples : int
+        Samples of the hidden layers drawn per row.
+    """
+
+    per_row: Array
+    mean: float
+    std_error: float
+    log_partition: LogPartition
+    n_samples: int
+
+
+def dbn_lower_bound(
+    dbn: BaseEstimator,
+    X: MatrixLike,
+    *,
+    top_log_partition: LogPartition | float | None = None,
+    n_samples: int = 10,
+    n_chains: int = 100,
+    n_temperatures: int = 10000,
+    random_state: RandomStateLike = None,
+) -> LowerBound:
+    """Lower-bound ``log p(v)`` under a DBN's generative model, per row.
+
+    The model is the greedy stack (``rbms_``): the top RBM's marginal over
+    the layer below it, and each lower RBM's down pass ``p(h_below |
+    h_above)``. With the recognition (up) pass as the approximate
+    posterior ``Q``, Salakhutdinov & Murray (2008, section 4) bound
+
+    ``log p(v) >= E_Q[ sum_l log p(h_(l-1) | h_l) - sum_l log Q(h_l |
+    h_(l-1)) - F_top(h_(L-1)) ] - log Z_top``
+
+    (``h_0 = v``); the expectation is estimated with ``n_samples`` samples of
+    the hidden layers per row. For a single RBM the bound is its exact
+    log-likelihood. Every hidden layer must be Bernoulli (binary states
+    pass up); visible units may be Bernoulli or Gaussian.
+
+    Parameters
+    ----------
+    dbn : DBNTransformer
+        Fitted with ``pretraining="rbm"``. Its fine-tuned weights, if any,
+        are not the generative model and are not used.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Rows to bound.
+    top_log_partition : LogPartition, float or None, default=None
+        The top RBM's ``log Z``. None computes it: exactly when it has at
+        most :data:`MAX_EXACT_UNITS` binary units on a side, otherwise by
+        :func:`ais_log_partition` with ``n_chains`` and ``n_temperatures``,
+        its base rates fitted to the up pass of ``X``.
+    n_samples : int, default=10
+        Samples of the hidden layers per row, at least 2.
+    n_chains, n_temperatures : int
+        For the AIS run, when one is needed.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the samples and the AIS run.
+
+    Returns
+    -------
+    LowerBound
+    """
+    rbms = _generative_stack(dbn)
+    if int(n_samples) < 2:
+        raise ValueError(f"dbn_lower_bound needs n_samples >= 2, got {n_samples}.")
+    X = validate_visible_data(dbn, X, reset=False, fitting=False, method="score")
+    V = X.toarray() if hasattr(X, "toarray") else X
+    params = [_rbm_params(rbm) for rbm in rbms]
+    backend = backend_of(params[0][0])
+    xp = backend.xp
+    V = as_dtype(V, params[0][0].dtype)
+    random_state = check_random_state(random_state)
+    ais_seed = int(random_state.randint(2**31 - 1))
+    rng = make_generator(random_state, backend)
+    if top_log_partition is None:
+        top_log_partition = _top_log_partition(
+            rbms, V, n_chains, n_temperatures, ais_seed
+        )
+    elif not isinstance(top_log_partition, LogPartition):
+        value = float(top_log_partition)
+        top_log_partition = LogPartition(value, 0.0, (value, value), "given")
+    W, b_h, b_v, visible, hidden = params[-1]
+    if len(rbms) == 1:
+        per_row = -(
+            hidden.free_energy_term(V @ W.T + b_h) + visible.visible_energy(V, b_v)
+        )
+        per_row = per_row - top_log_partition.log_z
+        return LowerBound(
+            per_row, float(xp.mean(per_row)), 0.0, top_log_partition, int(n_samples)
+        )
+    bern = get_unit("bernoulli")
+    total = backend.zeros((V.shape[0],), V.dtype)
+    squares = backend.zeros((V.shape[0],), V.dtype)
+    for _ in range(int(n_samples)):
+        below, value = V, backend.zeros((V.shape[0],), V.dtype)
+        for W, b_h, b_v, visible, _hidden in params[:-1]:
+            pre = below @ W.T + b_h
+            h = bern.sample(pre, rng)
+            # - log Q(h | below): log sigmoid(pre) = -softplus(-pre).
+            value += xp.sum(h * backend.softplus(-pre), axis=1)
+            value += xp.sum((1 - h) * backend.softplus(pre), axis=1)
+            value += _log_conditional(below, h @ W + b_v, visible, backend)
+            below = h
+        W, b_h, b_v, visible, hidden = params[-1]
+        value -= hidden.free_energy_term(below @ W.T + b_h)
+        value -= visible.visible_energy(below, b_v)
+        total += value
+        squares += value * value
+    n = int(n_samples)
+    per_row = total / n - top_log_partition.log_z
+    variance = (squares / n - (total / n) ** 2) * (n / (n - 1))
+    std_error = math.sqrt(max(0.0, float(xp.sum(variance))) / n) / V.shape[0]
+    return LowerBound(per_row, float(xp.mean(per_row)), std_error, top_log_partition, n)
+
+
+def _generative_stack(dbn):
+    """The DBN's RBMs, refused where they are not a generative model."""
+    check_is_fitted(dbn)
+    structure = getattr(dbn, "_fitted_structure", {})
+    rbms = getattr(dbn, "rbms_", None)
+    if rbms is None or structure.get("pretraining", "rbm") != "rbm":
+        raise ValueError(
+            "dbn_lower_bound needs a DBNTransformer pretrained as RBMs "
+            "(pretraining='rbm'): its rbms_ are the generative model."
+        )
+    for depth, rbm in enumerate(rbms):
+        if not get_unit(rbm.hidden_unit).binary:
+            raise ValueError(
+                f"dbn_lower_bound needs Bernoulli hidden units in every layer; "
+                f"layer {depth + 1} has {rbm.hidden_unit!r} units."
+            )
+    return rbms
+
+
+def _top_log_partition(rbms, V, n_chains, n_temperatures, seed):
+    """The top RBM's log Z: exact when small, else AIS on the up pass of V."""
+    top = rbms[-1]
+    try:
+        return exact_log_partition(top)
+    except ValueError:
+        pass
+    H = V
+    for rbm in rbms[:-1]:
+        H = rbm.transform(H)
+    return ais_log_partition(
+        top,
+        H,
+        n_chains=n_chains,
+        n_temperatures=n_temperatures,
+        random_state=seed,
+    )
+
+
+def _log_conditional(values, pre, unit, backend):
+    """``log p(values | pre)`` summed per row, for visible units ``unit``."""
+    xp = backend.xp
+    if unit.binary:
+        return xp.sum(values * pre - backend.softplus(pre), axis=1)
+    diff = values - pre
+    return -0.5 * xp.sum(diff * diff, axis=1) - 0.5 * pre.shape[1] * math.log(
+        2 * math.pi
+    )

@@ -9,10 +9,11 @@ from scipy import integrate
 from scipy.special import logsumexp
 from sklearn.datasets import load_digits
 
-from skdbn import RBM
+from skdbn import RBM, DBNTransformer
 from skdbn.likelihood import (
     LogPartition,
     ais_log_partition,
+    dbn_lower_bound,
     exact_log_partition,
     log_likelihood,
 )
@@ -153,3 +154,56 @@ def test_log_likelihood_takes_a_number_or_a_result(binary_digits):
         -rbm.free_energy(binary_digits[:5]).astype(np.float64) - result.log_z,
         rtol=1e-5,
     )
+
+
+def _exact_dbn_log_likelihood(dbn, X):
+    """log p(v) of a 2-layer DBN: the sum over every state of the middle layer
+    of p(v | h1) times the top RBM's marginal p(h1)."""
+    first, top = dbn.rbms_
+    W1, _, b_v1 = _params(first)
+    W2, b_h2, b_v2 = _params(top)
+    H = np.array(list(itertools.product([0.0, 1.0], repeat=W1.shape[0])))
+    log_top = H @ b_v2 + np.logaddexp(0, H @ W2.T + b_h2).sum(axis=1)
+    log_top -= _brute_force_log_z(top)
+    pre = H @ W1 + b_v1  # (states, n_visible)
+    return np.array(
+        [logsumexp((v * pre - np.logaddexp(0, pre)).sum(axis=1) + log_top) for v in X]
+    )
+
+
+def test_dbn_bound_lies_below_the_exact_log_likelihood(binary_digits):
+    X = binary_digits[:, 20:28]
+    dbn = DBNTransformer((5, 3), pretrain_epochs=20, batch_size=20, random_state=0)
+    dbn.fit(X)
+    exact = _exact_dbn_log_likelihood(dbn, X[:50])
+    bound = dbn_lower_bound(dbn, X[:50], n_samples=2000, random_state=0)
+    assert bound.log_partition.method == "exact"
+    # Below the truth row by row (up to the Monte Carlo error of 2000
+    # samples), and not vacuous: within half a nat on average.
+    assert np.all(np.asarray(bound.per_row) <= exact + 0.02)
+    assert exact.mean() - 0.5 < bound.mean < exact.mean()
+    assert bound.std_error < 0.01
+
+
+def test_a_one_layer_dbn_bound_is_its_rbms_log_likelihood(binary_digits):
+    X = binary_digits[:, :10]
+    dbn = DBNTransformer((6,), pretrain_epochs=5, batch_size=20, random_state=0)
+    dbn.fit(X)
+    rbm = dbn.rbms_[0]
+    bound = dbn_lower_bound(dbn, X[:20], random_state=0)
+    np.testing.assert_allclose(
+        bound.per_row, log_likelihood(rbm, X[:20], exact_log_partition(rbm))
+    )
+
+
+def test_dbn_bound_estimates_a_large_top_rbm_by_ais(binary_digits):
+    dbn = DBNTransformer((32, 30), pretrain_epochs=5, batch_size=50, random_state=0)
+    dbn.fit(binary_digits)
+    bound = dbn_lower_bound(
+        dbn, binary_digits[:100], n_chains=20, n_temperatures=200, random_state=0
+    )
+    assert bound.log_partition.method == "ais"
+    assert np.isfinite(bound.mean) and bound.mean < 0
+    relu = DBNTransformer((8, 4), hidden_unit="relu", pretrain_epochs=1)
+    with pytest.raises(ValueError, match="Bernoulli hidden units"):
+        dbn_lower_bound(relu.fit(binary_digits), binary_digits[:5])
