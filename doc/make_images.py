@@ -46,6 +46,12 @@ NUMBERS = {
     "plot_generative_dreams.py": lambda ns: {
         "test_accuracy": float(ns["dbn"].score(ns["X_test"], ns["y_test"]))
     },
+    "plot_log_likelihood.py": lambda ns: {
+        "rows": {
+            name: {k: float(v) for k, v in row.items()}
+            for name, row in ns["rows"].items()
+        }
+    },
     "plot_partial_fit_memmap.py": lambda ns: {
         "held_out_accuracy": float(
             ns["clf"].score(ns["on_disk"][1500:], ns["y"][1500:])

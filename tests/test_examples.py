@@ -27,6 +27,7 @@ FIGURES = {
     "plot_dbn_vs_mlp.py": 1,
     "plot_generative_dreams.py": 2,
     "plot_grid_search.py": 1,
+    "plot_log_likelihood.py": 1,
     "plot_partial_fit_memmap.py": 2,
     "plot_progress_bar.py": 1,
     "plot_rbm_filters.py": 2,
@@ -71,5 +72,12 @@ def test_example_numbers(script):
         errors = result["errors"]
         assert errors["DBNTransformer"] == pytest.approx(0.64, abs=0.05)
         assert errors["PCA(8)"] == pytest.approx(1.78, abs=0.01)
+    if script.name == "plot_log_likelihood.py":
+        # What the example's text says: the proxies and the log-likelihood
+        # rank CD-1 and PCD the opposite ways, beyond the AIS error.
+        rows = result["rows"]
+        cd1, pcd = rows["CD-1"], rows["PCD"]
+        assert pcd["log-likelihood"] - pcd["+-"] > cd1["log-likelihood"] + cd1["+-"]
+        assert cd1["reconstruction error"] < pcd["reconstruction error"]
     if script.name == "plot_partial_fit_memmap.py":
         assert result["held_out_accuracy"] > 0.8
