@@ -43,17 +43,16 @@ an error, with the message below the table; the other rows still run.
 
 How
 ---
-Everything runs in this process (the device's context and the data on it
-are set up once). Each item makes an untimed warm-up call on ~1000 rows
-(first-call costs, CUDA kernels and allocator), then the NumPy and the
-device calls are interleaved over ``--repeats`` rounds and the median wall
-time is reported; ratios are medians of the per-round ratios. On CUDA the
+The shared method (benchmarks/README.md), with one difference: everything
+runs in this process, as the device's context and the data on it are set
+up once. Each item makes an untimed warm-up call on ~1000 rows (first-call
+costs, CUDA kernels and allocator) before its first timing. On CUDA the
 device is synchronised before each timer starts and before it stops.
 ``SCIPY_ARRAY_API=1`` is set before scipy is imported (scikit-learn's array
 API dispatch needs it), so the NumPy rows run with it set too. On a CPU
-device torch gets as many threads as NumPy's BLAS (``--threads`` sets both);
-the header warns when the cores are busy (NumPy's GEMM slower on all
-threads than on one), as torch's threads then suffer even more than BLAS's.
+device torch gets as many threads as NumPy's BLAS (``--threads`` sets
+both); when the cores are busy, torch's threads suffer even more than
+BLAS's.
 
 Examples
 --------
@@ -74,73 +73,82 @@ import os
 # was switched on before scipy was first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import platform
+import argparse
 import sys
-import time
-import traceback
 import warnings
 from collections import namedtuple
 from contextlib import contextmanager, nullcontext
 
 import bench_fashion_mnist as fashion
+import bench_finetune as finetune
 import numpy as np
 from _common import (
-    _cpu_model,
-    add_n_test_option,
-    add_skip_option,
     blas_threads,
+    count,
+    cpu_model,
+    field,
     fmt,
-    gemm_rate,
+    interleave,
     limit_threads,
-    median,
+    load_data,
+    make_parser,
+    measure,
     paired_ratio,
+    print_data,
     print_table,
+    report_machine,
+    summarize,
+    warmup_indices,
     warmup_rows,
-    warn_if_cores_busy,
-    write_json,
+    write_results,
 )
 
 try:
     import torch
-except ImportError:  # checked in main, with a message
+except ImportError:  # checked in parse_args, with a message
     torch = None
 
 SEED = 0
-N_COMPONENTS = 500
-HIDDEN = (500, 500, 2000)
 CD_LEARNING_RATE = 0.1  # RBM's learning_rate="auto" between Bernoulli units
 CD_MOMENTUM = 0.5  # RBM's initial_momentum, used in its first five epochs
 CD_WEIGHT_DECAY = 2e-4  # RBM's weight_decay
-FINETUNE = {"learning_rate_init": 1e-3, "momentum": 0.9, "alpha": 1e-4}
-
-#: sizes by default, and under --quick, unless given explicitly
-FULL = {
-    "n_train": 60000,
-    "n_test": None,
-    "n_components": N_COMPONENTS,
-    "hidden": HIDDEN,
-}
-QUICK = {
-    "n_train": 2000,
-    "n_test": 1000,
-    "n_components": 100,
-    "hidden": (100, 100, 200),
-}
-#: rows of scikit-learn's digits used for training when they replace
-#: Fashion-MNIST under --quick; the rest are the test set
-DIGITS_TRAIN = 1500
 
 ITEMS = ("rbm", "finetune", "reference")
+QUICK = {
+    "n_samples": 2000,
+    "n_test": 1000,
+    "n_components": 100,
+    "hidden": [100, 100, 200],
+}
+FULL = {"n_components": 500, "hidden": [500, 500, 2000]}
 
 
-# -- backends -----------------------------------------------------------------------
+# -- backends -------------------------------------------------------------------------
 
 
 class NotOnDeviceError(RuntimeError):
     """skdbn returned something other than torch tensors on the device."""
 
 
-class NumpyInputs:
+class Backend:
+    """Where skdbn computes; the data are converted for it once."""
+
+    def __init__(self):
+        self._copies = {}
+
+    def put(self, data, part):
+        """``data``'s array ``part`` ("X_train", ...) on this backend."""
+        if part not in self._copies:
+            self._copies[part] = self.asarray(getattr(data, part))
+        return self._copies[part]
+
+    def warmup(self, data):
+        """The warm-up rows (the first ones plus one per class) on this backend."""
+        rows = warmup_indices(data.y_train)
+        return self.asarray(data.X_train[rows]), self.asarray(data.y_train[rows])
+
+
+class NumpyInputs(Backend):
     """skdbn's NumPy path: arrays as they are, no dispatch."""
 
     name = "NumPy"
@@ -159,10 +167,11 @@ class NumpyInputs:
             raise TypeError(f"{what} is a {type(value).__name__}, not a numpy array")
 
 
-class TorchInputs:
+class TorchInputs(Backend):
     """Torch tensors on one device, under scikit-learn's array API dispatch."""
 
     def __init__(self, device):
+        super().__init__()
         self.device = torch.device(device)
         self.name = f"torch-{self.device}"
 
@@ -195,7 +204,7 @@ def to_numpy(array):
     return np.asarray(array)
 
 
-# -- the hand-written reference -----------------------------------------------------
+# -- the hand-written reference -------------------------------------------------------
 
 
 def hand_written_cd1_epoch(X, n_components, batch_size, seed=SEED):
@@ -245,57 +254,37 @@ def hand_written_cd1_epoch(X, n_components, batch_size, seed=SEED):
     return error
 
 
-# -- the items ----------------------------------------------------------------------
+# -- the items ------------------------------------------------------------------------
 
 
-#: ``run()`` is timed; ``score(run's value)`` is not (None: nothing to score)
+#: ``run()`` is timed; ``score()``, when given, is not: it returns more fields
 Work = namedtuple("Work", "run score", defaults=(None,))
 
 
 class Timer:
-    """Times one item on one backend; prepares (and warms up) on first use."""
+    """``interleave``'s measurement of one item on one backend.
 
-    def __init__(self, prepare, sync):
+    Prepares the item (and warms it up) on its first call only, so that
+    every round times the same work on the same device data.
+    """
+
+    def __init__(self, prepare, backend):
         self.prepare = prepare
-        self.sync = sync
+        self.backend = backend
         self.work = None
 
     def __call__(self):
         if self.work is None:
             self.work = self.prepare()
-        self.sync()
-        start = time.perf_counter()
-        value = self.work.run()
-        self.sync()
-        result = {"wall": time.perf_counter() - start}
+        self.backend.sync()
+        result = measure(self.run_and_wait)
         if self.work.score is not None:
-            result.update(self.work.score(value))
+            result.update(self.work.score())
         return result
 
-
-class Data:
-    """The training and test data, and their copies on each backend."""
-
-    def __init__(self, X_train, y_train, X_test, y_test, name):
-        self.X_train, self.y_train = X_train, y_train
-        self.X_test, self.y_test = X_test, y_test
-        self.name = name
-        self._copies = {}
-
-    def on(self, backend, part):
-        """``part`` ("X_train", ...) on ``backend``, converted once."""
-        key = (backend.name, part)
-        if key not in self._copies:
-            self._copies[key] = backend.asarray(getattr(self, part))
-        return self._copies[key]
-
-    def warmup(self, backend):
-        """The warm-up rows (the first ones plus one per class) on ``backend``."""
-        rows = fashion.warmup_indices(self.y_train)
-        return (
-            backend.asarray(self.X_train[rows]),
-            backend.asarray(self.y_train[rows]),
-        )
+    def run_and_wait(self):
+        self.work.run()
+        self.backend.sync()  # on CUDA, the time of the queued kernels too
 
 
 @contextmanager
@@ -320,62 +309,42 @@ def prepare_rbm(backend, data, args):
                 random_state=SEED,
             ).fit(X)
         backend.check(rbm.components_, "RBM.components_")
-        return rbm
 
     run(backend.asarray(warmup_rows(data.X_train)))
-    X = data.on(backend, "X_train")
+    X = backend.put(data, "X_train")
     return Work(lambda: run(X))
 
 
-def built_dbn(backend, X, y, args):
-    """A DBNClassifier built on ``X, y`` but not trained (``bench_finetune.py``)."""
-    from skdbn import DBNClassifier
-
-    clf = DBNClassifier(
-        tuple(args.hidden),
-        solver="sgd",
-        batch_size=args.batch_size,
-        pretrain_epochs=0,
-        head_max_iter=0,
-        max_iter=0,
-        warm_start=True,
-        random_state=SEED,
-        **FINETUNE,
-    )
-    with backend.context(), quietly():
-        clf.fit(X, y)
-    backend.check(clf.coefs_[0], "DBNClassifier.coefs_[0]")
-    return clf.set_params(max_iter=1)
-
-
 def prepare_finetune(backend, data, args):
-    X, y = data.on(backend, "X_train"), data.on(backend, "y_train")
-    clf = built_dbn(backend, X, y, args)
+    """bench_finetune.py's DBNClassifier, built but not trained, for one epoch."""
+    X, y = backend.put(data, "X_train"), backend.put(data, "y_train")
+    with backend.context(), quietly():
+        clf = finetune.built_dbn(X, y, args.batch_size, args.hidden)
+    backend.check(clf.coefs_[0], "DBNClassifier.coefs_[0]")
+    clf.set_params(max_iter=1)
 
     def run(X, y, warm_up=False):
         with backend.context(), quietly(warm_up):
             clf.fit(X, y)  # warm start: validation and one epoch
         backend.check(clf.coefs_[0], "DBNClassifier.coefs_[0]")
-        return clf
 
-    run(*data.warmup(backend), warm_up=True)
+    run(*backend.warmup(data), warm_up=True)
     return Work(lambda: run(X, y))
 
 
 def prepare_recipe(backend, data, args):
-    X, y = data.on(backend, "X_train"), data.on(backend, "y_train")
-    X_test = data.on(backend, "X_test")
-    model = fashion.make_model("dbn", vars(args.recipe_spec))
+    X, y = backend.put(data, "X_train"), backend.put(data, "y_train")
+    X_test = backend.put(data, "X_test")
+    model = fashion.make_model("dbn", vars(args.recipe_options))
     with backend.context(), quietly(warm_up=True):
-        fashion.one_epoch_copy("dbn", model).fit(*data.warmup(backend))
+        fashion.one_epoch_copy("dbn", model).fit(*backend.warmup(data))
 
     def run():
         with backend.context(), quietly():
             model.fit(X, y)
         backend.check(model.coefs_[0], "DBNClassifier.coefs_[0]")
-        return model
 
-    def score(model):
+    def score():
         with backend.context():
             predicted = to_numpy(model.predict(X_test))
         return {"test_accuracy": float(np.mean(predicted == data.y_test))}
@@ -385,10 +354,10 @@ def prepare_recipe(backend, data, args):
 
 def prepare_reference(device, data, args):
     def run(X):
-        return hand_written_cd1_epoch(X, args.n_components, args.batch_size)
+        hand_written_cd1_epoch(X, args.n_components, args.batch_size)
 
     run(device.asarray(warmup_rows(data.X_train)))
-    X = data.on(device, "X_train")
+    X = device.put(data, "X_train")
     return Work(lambda: run(X))
 
 
@@ -407,120 +376,21 @@ def timers_for(item, backends, data, args):
     if item not in args.skip:
         for key, backend in backends.items():
             timers[key] = Timer(
-                lambda backend=backend: prepare(backend, data, args), backend.sync
+                lambda backend=backend: prepare(backend, data, args), backend
             )
     if item == "rbm" and "reference" not in args.skip:
         device = backends["device"]
         timers["reference"] = Timer(
-            lambda: prepare_reference(device, data, args), device.sync
+            lambda: prepare_reference(device, data, args), device
         )
     return timers
 
 
-def error_text(exc):
-    """The exception's type and the first line of its message."""
-    lines = str(exc).strip().splitlines()
-    return type(exc).__name__, lines[0] if lines else ""
-
-
-def measure_rounds(label, timers, repeats, show_traceback):
-    """Run the timers interleaved over ``repeats`` rounds.
-
-    Returns
-    -------
-    runs : dict
-        Timer key -> list of result dicts, one per round. A timer that
-        raises gets one ``{"error": ..., "error_type": ...}`` and is not run
-        again; the others go on.
-    """
-    runs = {key: [] for key in timers}
-    failed = set()
-    for round_ in range(repeats):
-        for key, timer in timers.items():
-            if key in failed:
-                continue
-            print(
-                f"  {label}, round {round_ + 1}/{repeats}: {key} ...",
-                end="",
-                flush=True,
-                file=sys.stderr,
-            )
-            try:
-                result = timer()
-            except Exception as exc:  # a broken path must not stop the table
-                failed.add(key)
-                kind, message = error_text(exc)
-                runs[key].append({"error_type": kind, "error": message})
-                print(f" error: {kind}: {message}", file=sys.stderr)
-                if show_traceback:
-                    traceback.print_exc()
-                continue
-            runs[key].append(result)
-            print(f" {result['wall']:.3f}s", file=sys.stderr)
-    return runs
-
-
-# -- the report ---------------------------------------------------------------------
-
-
-def ok_results(results):
-    return [r for r in results if "error" not in r]
-
-
-def seconds(results):
-    return median([r["wall"] for r in ok_results(results)])
-
-
-class Report:
-    """Builds the table's cells; errors become numbered notes below it."""
-
-    def __init__(self, device_name):
-        self.device_name = device_name
-        self.notes = []
-
-    def time_cell(self, label, backend_name, results):
-        if results is None:
-            return "-"
-        failed = [r for r in results if "error" in r]
-        if failed and not ok_results(results):
-            self.notes.append(
-                f"[{len(self.notes) + 1}] {label}, {backend_name}: "
-                f"{failed[0]['error_type']}: {failed[0]['error']}"
-            )
-            return f"{failed[0]['error_type']} [{len(self.notes)}]"
-        return fmt(seconds(results), ".3f")
-
-    def row(self, label, runs):
-        device = self.device_name
-        accuracy = {
-            key: median([r.get("test_accuracy") for r in ok_results(runs.get(key, []))])
-            for key in ("numpy", "device")
-        }
-        return [
-            label,
-            self.time_cell(label, "NumPy", runs.get("numpy")),
-            self.time_cell(label, f"skdbn on {device}", runs.get("device")),
-            fmt(paired_ratio(runs, "numpy", "device"), ".2f", "x"),
-            fmt(paired_ratio(runs, "device", "reference"), ".2f", "x"),
-            fmt(accuracy["numpy"], ".4f"),
-            fmt(accuracy["device"], ".4f"),
-        ]
-
-    def reference_row(self, label, runs):
-        return [
-            label,
-            "-",
-            self.time_cell(label, self.device_name, runs["reference"]),
-            "-",
-            "1.00x" if ok_results(runs["reference"]) else "-",
-            "-",
-            "-",
-        ]
+# -- the report -----------------------------------------------------------------------
 
 
 def print_report(results, args, data):
     device = results["device_name"]
-    report = Report(device)
     n_train, n_features = data.X_train.shape
     sizes = "-".join(map(str, [n_features, *args.hidden, len(np.unique(data.y_train))]))
     labels = {
@@ -530,44 +400,65 @@ def print_report(results, args, data):
         "reference": "hand-written torch CD-1 epoch, "
         f"{n_features}->{args.n_components}",
     }
+    notes = []  # the errors, numbered in the table, in full below it
+
+    def time_cell(label, backend_name, summary):
+        if summary is None:
+            return "-"
+        if summary.get("error"):
+            message = summary["error"].strip().splitlines()[0]
+            notes.append(f"[{len(notes) + 1}] {label}, {backend_name}: {message}")
+            return f"{message.split(':')[0]} [{len(notes)}]"
+        return fmt(summary["wall"], ".3f")
+
     rows = []
     for item, runs in results["rows"].items():
+        summary = summarize(runs)
         if "numpy" in runs or "device" in runs:
-            rows.append(report.row(labels[item], runs))
+            rows.append(
+                [
+                    labels[item],
+                    time_cell(labels[item], "NumPy", summary.get("numpy")),
+                    time_cell(
+                        labels[item], f"skdbn on {device}", summary.get("device")
+                    ),
+                    fmt(paired_ratio(runs, "numpy", "device"), ".2f", "x"),
+                    fmt(paired_ratio(runs, "device", "reference"), ".2f", "x"),
+                    fmt(field(runs.get("numpy", []), "test_accuracy"), ".4f"),
+                    fmt(field(runs.get("device", []), "test_accuracy"), ".4f"),
+                ]
+            )
         if "reference" in runs:
-            rows.append(report.reference_row(labels["reference"], runs))
-    headers = [
-        "what",
-        "NumPy s",
-        f"{device} s",
-        f"NumPy/{device}",
-        "vs hand-written",
-        "NumPy acc",
-        f"{device} acc",
-    ]
+            reference = summary["reference"]
+            label = labels["reference"]
+            rows.append(
+                [label, "-", time_cell(label, device, reference), "-"]
+                + ["1.00x" if reference["wall"] is not None else "-", "-", "-"]
+            )
+    recipe = "recipe" in results["rows"]
     print_table(
-        headers,
+        [
+            "what",
+            "NumPy s",
+            f"{device} s",
+            f"NumPy/{device}",
+            "vs hand-written",
+            "NumPy acc",
+            f"{device} acc",
+        ],
         rows,
         title=f"skdbn on NumPy and on {device}: {n_train} training rows, batch "
         f"{args.batch_size}, median of {args.repeats} round(s)"
-        + (
-            f" ({args.recipe_repeats} for the recipe)"
-            if "recipe" in results["rows"]
-            else ""
-        ),
+        + (f" ({args.recipe_repeats} for the recipe)" if recipe else ""),
     )
     print(
         f"NumPy/{device} = NumPy seconds / {device} seconds (above 1: the device "
         "is faster); vs hand-written = skdbn's\n"
         f"{device} seconds / the hand-written torch epoch's; ratios are medians "
         "of per-round ratios. acc = test accuracy"
-        + (
-            f" on {data.X_test.shape[0]} test images."
-            if "recipe" in results["rows"]
-            else "."
-        )
+        + (f" on {data.X_test.shape[0]} test images." if recipe else ".")
     )
-    for note in report.notes:
+    for note in notes:
         print(note)
     rbm = results["rows"].get("rbm")
     if rbm and "reference" in rbm:
@@ -575,7 +466,8 @@ def print_report(results, args, data):
 
 
 def print_reference_comparison(runs, device):
-    reference = seconds(runs["reference"])
+    summary = summarize(runs)
+    reference = summary["reference"]["wall"]
     if reference is None:
         print(f"\nhand-written torch CD-1 epoch on {device}: failed")
         return
@@ -583,7 +475,7 @@ def print_reference_comparison(runs, device):
     for key, name in (("numpy", "NumPy"), ("device", device)):
         if key not in runs:
             continue  # --skip rbm
-        own = seconds(runs[key])
+        own = summary[key]["wall"]
         if own is None:
             print(f"  skdbn on {name}: no time (error above)")
             continue
@@ -594,178 +486,49 @@ def print_reference_comparison(runs, device):
         )
 
 
-# -- machine and data ---------------------------------------------------------------
+# -- command line ---------------------------------------------------------------------
 
 
-def describe(device, threads):
-    """The header: device, versions and threads (``threads``: --threads)."""
-    import sklearn
-    from threadpoolctl import threadpool_info
-
-    import skdbn
-
-    if device.type == "cuda":
-        index = (
-            device.index if device.index is not None else torch.cuda.current_device()
-        )
-        name = f"{torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
-    else:
-        name = _cpu_model() or "CPU"
-    pools = ", ".join(
-        f"{info.get('internal_api')} {info.get('num_threads')}"
-        for info in threadpool_info()
-        if info.get("user_api") == "blas"
+def parse_args(argv):
+    parser = make_parser(
+        __doc__,
+        "--n-test",
+        "--repeats",
+        "--batch-size",
+        "--threads",
+        items=ITEMS,
+        quick=QUICK,
+        full=FULL,
+        quick_note=", the recipe's --quick epochs; scikit-learn's digits when "
+        "Fashion-MNIST is missing",
     )
-    env = {
-        "device": str(device),
-        "device_name": name,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skdbn": skdbn.__version__,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "blas_threads": pools,
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-    }
-    print(f"device: {env['device']}, {name}")
-    print(
-        f"torch {env['torch']}, numpy {env['numpy']}, scikit-learn "
-        f"{env['scikit-learn']}, skdbn {env['skdbn']}, python {env['python']}"
-    )
-    limited = f", limited to {threads} by --threads" if threads else ""
-    print(
-        f"threads: BLAS ({pools}{limited}), torch {env['torch_threads']} intra-op / "
-        f"{env['torch_interop_threads']} inter-op; {env['cpu_count']} CPUs"
-    )
-    return env
-
-
-def check_cores(data, args):
-    """Print NumPy's float32 GEMM rate at the RBM's shape; warn if cores are busy.
-
-    All threads slower than one means other processes hold the cores: every
-    CPU time below is then far off (torch's threads suffer most).
-    """
-    shape = (args.batch_size, data.X_train.shape[1], args.n_components)
-    gemm = [gemm_rate(shape, threads=1), gemm_rate(shape, threads=args.threads)]
-    m, k, n = shape
-    print(
-        f"NumPy float32 GEMM ({m},{k})@({k},{n}): {gemm[0]['gflops_median']:.1f} "
-        f"GFLOP/s on 1 thread, {gemm[1]['gflops_median']:.1f} on "
-        f"{args.threads or blas_threads()}; load average "
-        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
-    warn_if_cores_busy(gemm)
-    return gemm
-
-
-def load_dataset(args):
-    """Fashion-MNIST (or, under --quick and without it, scikit-learn's digits)."""
-    from skdbn.datasets import load_fashion_mnist
-
-    try:
-        X, y = load_fashion_mnist(args.data_dir, kind="train", return_X_y=True)
-        X_test, y_test = load_fashion_mnist(args.data_dir, kind="test", return_X_y=True)
-        name = "Fashion-MNIST"
-    except FileNotFoundError as exc:
-        if not args.quick:
-            raise SystemExit(f"error: {exc}") from None
-        from sklearn.datasets import load_digits
-
-        print(f"note: {exc}\nnote: --quick runs on scikit-learn's digits instead.")
-        digits = load_digits()
-        X_all = (digits.data / 16).astype(np.float32)
-        y_all = digits.target.astype(np.int64)
-        X, y = X_all[:DIGITS_TRAIN], y_all[:DIGITS_TRAIN]
-        X_test, y_test = X_all[DIGITS_TRAIN:], y_all[DIGITS_TRAIN:]
-        name = "digits (8x8)"
-        args.n_train = min(args.n_train, DIGITS_TRAIN)
-        args.n_test = None
-    if args.n_train > X.shape[0]:
-        raise SystemExit(f"--n-train {args.n_train} exceeds the {X.shape[0]} images")
-    n_test = X_test.shape[0] if args.n_test is None else args.n_test
-    if not 1 <= n_test <= X_test.shape[0]:
-        raise SystemExit(f"--n-test must be between 1 and {X_test.shape[0]}")
-    return Data(
-        np.ascontiguousarray(X[: args.n_train], dtype=np.float32),
-        y[: args.n_train].astype(np.int64),
-        np.ascontiguousarray(X_test[:n_test], dtype=np.float32),
-        y_test[:n_test].astype(np.int64),
-        name,
-    )
-
-
-# -- command line -------------------------------------------------------------------
-
-
-def default_device():
-    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
-
-
-def make_parser():
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="What is measured and how: the script's docstring.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    # --n-samples was --n-train here before the scripts shared one parser.
+    parser.add_argument(
+        "--n-train", dest="n_samples", type=count, help=argparse.SUPPRESS
     )
     parser.add_argument(
         "--device",
-        default=None,
         metavar="DEVICE",
         help="torch device: cpu, cuda or cuda:N (default: cuda if available, else cpu)",
     )
     parser.add_argument(
-        "--data-dir",
-        default=None,
-        metavar="DIR",
-        help="Fashion-MNIST folder (default: $SKDBN_FASHION_MNIST_DIR, else "
-        "/usr/share/datasets/fashion-mnist; `apt-get install "
-        "dataset-fashion-mnist` installs it there)",
-    )
-    parser.add_argument(
-        "--n-train",
-        metavar="N",
-        type=int,
-        default=None,
-        help=f"training rows used (default all 60000; {QUICK['n_train']} with --quick)",
-    )
-    add_n_test_option(parser)
-    parser.add_argument(
-        "--repeats",
-        metavar="R",
-        type=int,
-        default=None,
-        help="interleaved rounds of the epochs; medians are reported (default "
-        "3; 1 with --quick)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke run: {QUICK['n_train']} rows, RBM of {QUICK['n_components']} "
-        f"units, network {QUICK['hidden']}, one round, the recipe's --quick "
-        "epochs; scikit-learn's digits when Fashion-MNIST is missing",
-    )
-    parser.add_argument("--batch-size", type=int, default=100, metavar="B")
-    parser.add_argument(
         "--n-components",
         metavar="H",
-        type=int,
-        default=None,
-        help=f"hidden units of the RBM (default {N_COMPONENTS})",
+        type=count,
+        help=f"hidden units of the RBM (default {FULL['n_components']})",
     )
     parser.add_argument(
         "--hidden",
         metavar="H",
-        type=int,
+        type=count,
         nargs="+",
-        default=None,
         help="hidden layers of the DBN (default: 500 500 2000)",
     )
-    add_skip_option(parser, ITEMS)
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="print the traceback of each failing measurement",
+    )
     recipe_group = parser.add_argument_group("the Fashion-MNIST recipe")
     recipe_group.add_argument(
         "--recipe",
@@ -776,7 +539,7 @@ def make_parser():
     recipe_group.add_argument(
         "--recipe-repeats",
         metavar="R",
-        type=int,
+        type=count,
         default=1,
         help="rounds of the recipe (default 1: the fits are seeded)",
     )
@@ -784,39 +547,23 @@ def make_parser():
         "--pretrain-epochs",
         metavar="E",
         type=int,
-        default=None,
         help="CD-1 epochs per layer (default: the recipe's 10; 1 with --quick)",
     )
     recipe_group.add_argument(
         "--max-iter",
         metavar="E",
         type=int,
-        default=None,
         help="fine-tuning epochs (default: the recipe's 40; 2 with --quick)",
     )
-    parser.add_argument(
-        "--threads",
-        metavar="T",
-        type=int,
-        default=None,
-        help="limit BLAS and torch threads (default: BLAS's own setting)",
-    )
-    parser.add_argument(
-        "--traceback",
-        action="store_true",
-        help="print the traceback of each failing measurement",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write results as JSON")
-    return parser
+    args = parser.parse_args(argv)
 
-
-def finish_args(args):
     if torch is None:
         raise SystemExit(
             "error: this benchmark needs PyTorch: `pip install torch` (the CPU "
             "build is enough for --device cpu)"
         )
-    args.device = args.device or default_device()
+    if args.device is None:
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(args.device)
     except RuntimeError as exc:
@@ -828,54 +575,53 @@ def finish_args(args):
             f"error: --device {args.device}, but CUDA is not available to torch "
             f"{torch.__version__}"
         )
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
-    for name in ("n_train", "repeats", "recipe_repeats", "batch_size", "n_components"):
-        if getattr(args, name) < 1:
-            raise SystemExit(f"error: --{name.replace('_', '-')} must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        raise SystemExit("error: --threads must be at least 1")
-    args.hidden = list(args.hidden)
-    args.recipe_spec = recipe_spec(args)
     return args
 
 
-def recipe_spec(args):
-    """``bench_fashion_mnist.py``'s options for its DBN, as it would parse them."""
-    spec = fashion.make_args_parser().parse_args([])
-    spec.quick = args.quick
-    spec.hidden = list(args.hidden)
-    spec.batch_size = args.batch_size
-    spec.pretrain_epochs = args.pretrain_epochs
-    spec.max_iter = args.max_iter
-    fashion.apply_quick_defaults(spec, fashion.QUICK_DEFAULTS, fashion.DEFAULTS)
-    spec.pretrain_learning_rate = fashion.learning_rates(spec.pretrain_learning_rate)
-    return spec
+def recipe_options(args):
+    """``bench_fashion_mnist.py``'s options for its DBN, as it parses ours."""
+    argv = ["--hidden", *map(str, args.hidden), "--batch-size", str(args.batch_size)]
+    if args.quick:
+        argv.append("--quick")
+    if args.pretrain_epochs is not None:
+        argv += ["--pretrain-epochs", str(args.pretrain_epochs)]
+    if args.max_iter is not None:
+        argv += ["--max-iter", str(args.max_iter)]
+    return fashion.parse_args(argv)
+
+
+def describe_device(device):
+    """Print the torch device and return its name (the CPU's model on a CPU)."""
+    if device.type == "cuda":
+        index = (
+            device.index if device.index is not None else torch.cuda.current_device()
+        )
+        name = f"{torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
+    else:
+        name = cpu_model() or "CPU"
+    print(f"device: {device}, {name}")
+    return name
 
 
 def main(argv=None):
-    args = finish_args(make_parser().parse_args(argv))
+    args = parse_args(argv)
     device = TorchInputs(args.device)
     backends = {"numpy": NumpyInputs(), "device": device}
     if device.device.type == "cpu":
         torch.set_num_threads(args.threads or blas_threads())
-    env = describe(device.device, args.threads)
-    data = load_dataset(args)
-    env["gemm_rate"] = check_cores(data, args)
-    print(
-        f"data: {data.name}, {data.X_train.shape[0]} training and "
-        f"{data.X_test.shape[0]} test images of {data.X_train.shape[1]} features, "
-        f"float32; batch {args.batch_size}; {args.repeats} round(s), medians; "
-        "one process",
-        flush=True,  # before the progress lines on stderr
+    data = load_data(
+        args.data_dir, args.n_samples, args.n_test, digits_if_missing=args.quick
     )
+    machine = report_machine(
+        [(args.batch_size, data.X_train.shape[1], args.n_components)], args.threads
+    )
+    machine["environment"]["device"] = describe_device(device.device)
+    print_data(data, args, "float32", "one process")
     rows = ["rbm", "finetune"]
+    args.recipe_options = recipe_options(args) if args.recipe else None
     if args.recipe:
         rows.append("recipe")
-        print(f"recipe: {fashion.recipe(args.recipe_spec)}", flush=True)
+        print(f"recipe: {fashion.recipe(args.recipe_options)}", flush=True)
 
     results = {"device_name": device.name, "rows": {}}
     with limit_threads(args.threads):
@@ -885,8 +631,11 @@ def main(argv=None):
                 continue
             repeats = args.recipe_repeats if item == "recipe" else args.repeats
             print(f"\n{item}: measuring ...", file=sys.stderr)
-            results["rows"][item] = measure_rounds(
-                item, timers, repeats, args.traceback
+            results["rows"][item] = interleave(
+                list(timers),
+                repeats,
+                lambda key, timers=timers: timers[key](),
+                show_traceback=args.traceback,
             )
             del timers  # the models and their buffers
             if device.device.type == "cuda":
@@ -895,16 +644,7 @@ def main(argv=None):
         raise SystemExit("error: nothing to measure")
 
     print_report(results, args, data)
-    if args.json:
-        payload = {
-            "benchmark": "array_api",
-            "args": {k: v for k, v in vars(args).items() if k != "recipe_spec"},
-            "recipe": vars(args.recipe_spec),
-            "environment": env,
-            "data": data.name,
-            "results": results,
-        }
-        write_json(args.json, payload)
+    write_results(args, "array_api", **machine, data=data.name, results=results)
     return 0
 
 

@@ -1,64 +1,22 @@
 """Reconstruction error of a deep autoencoder on Fashion-MNIST, next to PCA.
 
-What is measured
-----------------
 The deep autoencoder of Hinton & Salakhutdinov (2006), 784-1000-500-250-30
-with logistic units and a linear 30-unit code layer, is fitted on the
-training images (the first ``--n-samples``, all 60000 by default) and
-scored on the test images (all 10000 by default) by the average squared
-reconstruction error per image: the squared difference between an image
-and its reconstruction, summed over the 784 pixels, averaged over the
-images (``-DBNTransformer.score``, the paper's measure). Models:
+with a linear 30-unit code layer, fitted on the training images and scored
+on the test images by the average squared reconstruction error per image
+(``-DBNTransformer.score``, the paper's measure), next to ``PCA(30)``
+(``pca``): pretrained and fine-tuned (``dbn``; its "pretrained only" row
+is the same stack before fine-tuning, whose fit, ``fine_tune=False``, is
+timed after the fine-tuned one in the same worker) and fine-tuned from a
+random start (``random``, ``pretrain_epochs=0``). Both fine-tunings run
+exactly ``--finetune-epochs`` epochs (``tol=0``, no early stop).
+benchmarks/README.md gives the rows, the goals and the method: one process
+per fit after a one-epoch warm-up fit; ``--repeats`` defaults to 1, as the
+fits are seeded. Below the table: seconds per epoch, extrapolated to 60000
+rows, and the published MNIST figures (not measured here).
 
-``pca``
-    ``PCA(n_components=30)`` fitted on the same training images;
-    reconstruction ``inverse_transform(transform(X))``.
-``dbn``
-    ``DBNTransformer((1000, 500, 250, 30), fine_tune=True)``:
-    ``--pretrain-epochs`` epochs of CD-1 per layer (the top layer linear,
-    ``hidden_unit="auto"``), then the unrolled encoder-decoder fine-tuned
-    for ``--finetune-epochs`` epochs on the cross-entropy of the
-    reconstruction. The same fit also gives the error of the pretrained
-    stack before fine-tuning ("pretrained only"): the up pass through
-    ``model.rbms_`` (which fine-tuning does not change) and the down pass
-    back, i.e. the ``fine_tune=False`` model with the same pretraining. That
-    model is also fitted on its own, in the same worker after the timed
-    fit, and its fit time is the pretraining time.
-``random``
-    The same network with ``pretrain_epochs=0`` (skdbn's RBM
-    initialisation, small random weights), fine-tuned for the same number
-    of epochs: what pretraining is worth.
+Examples::
 
-Both fine-tunings run exactly ``--finetune-epochs`` epochs (``tol=0`` and
-``n_iter_no_change`` equal to the epochs, so no early stop); the epochs
-actually run (``len(loss_curve_)``) are reported.
-
-Goals: the fine-tuned autoencoder's test error at most half of PCA's in the
-same run; pretraining beats random initialisation at equal fine-tuning
-epochs. For comparison, the published MNIST figures (Hinton & Salakhutdinov
-2006, Fig. 2) are printed below the table; they are not measured here.
-
-How
----
-Each fit runs in a fresh process (the script re-run with ``--worker``),
-after an untimed warm-up fit of a one-epoch copy on ~1000 rows; wall time
-(``perf_counter``), CPU time of all threads (``process_time``), and the
-peak RSS during ``fit`` (see ``_common.py``). ``--repeats R`` runs
-everything R times, interleaved, and reports medians (fits are seeded, so
-only the times vary). Per-epoch times (pretraining: the pretrained-only
-fit over its epochs; fine-tuning: the rest of the pretrained fit over its
-epochs), extrapolated to the full 60000 rows when fewer are used, are
-printed below the table.
-
-Examples
---------
-Smoke run (3000 rows, 2 pretraining and 3 fine-tuning epochs)::
-
-    python benchmarks/bench_autoencoder.py --quick
-
-Full run (about 12 minutes on one core of this project's machine, by
-extrapolation from a 10000-row run), results kept::
-
+    python benchmarks/bench_autoencoder.py --quick  # 3000 rows, 2 CD, 3 FT epochs
     python benchmarks/bench_autoencoder.py --json results/autoencoder.json
 """
 
@@ -67,30 +25,24 @@ import warnings
 
 import numpy as np
 from _common import (
-    add_n_test_option,
-    add_skip_option,
-    blas_threads,
+    FULL_N_TRAIN,
+    Runner,
     fmt,
     goal_line,
+    layer_shapes,
+    load_data,
     make_parser,
     measure,
-    measure_items,
+    print_data,
     print_noise_notes,
     print_table,
+    report_machine,
     summarize,
     warmup_rows,
     worker_main,
-    write_json,
+    write_results,
 )
-from bench_fashion_mnist import (
-    FULL_N_TRAIN,
-    add_pretrain_learning_rate,
-    field,
-    one_round_by_default,
-    split_rows,
-    stack_splits,
-    start_quality_run,
-)
+from bench_fashion_mnist import add_pretrain_learning_rate, one_or_per_layer
 
 HIDDEN = (1000, 500, 250, 30)
 CODE_SIZE = HIDDEN[-1]
@@ -112,8 +64,8 @@ PUBLISHED_MNIST = [
 
 GOAL_PCA_RATIO = 0.5  # autoencoder error <= this x PCA's error
 
-QUICK_DEFAULTS = {"pretrain_epochs": 2, "finetune_epochs": 3}
-DEFAULTS = {"pretrain_epochs": 10, "finetune_epochs": 20}
+QUICK = {"pretrain_epochs": 2, "finetune_epochs": 3}
+FULL = {"repeats": 1, "pretrain_epochs": 10, "finetune_epochs": 20}
 
 
 # -- the workers (run in a child process) ---------------------------------------
@@ -157,14 +109,14 @@ def make_autoencoder(spec, pretrain):
     )
 
 
-def worker(spec, X, y):
+def worker(spec, data):
     """Fit one model (timed) after a warm-up, then measure its test error."""
     from sklearn.base import clone
     from sklearn.decomposition import PCA
     from sklearn.exceptions import ConvergenceWarning
 
     key = spec["item"]
-    X_train, _, X_test, _ = split_rows(spec, X, y)
+    X_train, X_test = data.X_train, data.X_test
     if key == "pca":
         model = PCA(n_components=CODE_SIZE, random_state=SEED)
         clone(model).fit(warmup_rows(X_train))
@@ -201,10 +153,19 @@ def worker(spec, X, y):
 # -- the parent ---------------------------------------------------------------------
 
 
-def make_args_parser():
-    parser = make_parser(__doc__.split("\n\n")[0])
-    one_round_by_default(parser)
-    add_n_test_option(parser)
+def parse_args(argv):
+    parser = make_parser(
+        __doc__,
+        "--n-test",
+        "--repeats",
+        "--batch-size",
+        "--threads",
+        "--in-process",
+        items=ITEMS,
+        skip_help="models not to fit",
+        quick=QUICK,
+        full=FULL,
+    )
     parser.add_argument(
         "--pretrain-epochs",
         type=int,
@@ -248,20 +209,22 @@ def make_args_parser():
         default=0.0,
         help="with --pretraining autoencoder: masking noise (denoising)",
     )
-    add_skip_option(parser, ITEMS, "models not to fit")
-    return parser
+    args = parser.parse_args(argv)
+    if args.pretrain_epochs < 0 or args.finetune_epochs < 0:
+        raise SystemExit("--pretrain-epochs and --finetune-epochs must be >= 0")
+    args.pretrain_learning_rate = one_or_per_layer(args.pretrain_learning_rate)
+    return args
 
 
 def main(argv=None):
-    args = make_args_parser().parse_args(argv)
+    args = parse_args(argv)
     if args.worker:
         return worker_main(args.worker, worker)
-    run = start_quality_run(args, ITEMS, QUICK_DEFAULTS, DEFAULTS, HIDDEN)
-    args, keys, sizes = run.args, run.keys, run.sizes
-    if args.pretrain_epochs < 0 or args.finetune_epochs < 0:
-        raise SystemExit("--pretrain-epochs and --finetune-epochs must be >= 0")
-    X_train, X_test = run.data[0], run.data[2]
-    n_train = X_train.shape[0]
+    keys = [key for key in ITEMS if key not in args.skip]
+    data = load_data(args.data_dir, args.n_samples, args.n_test)
+    sizes = [data.X_train.shape[1], *HIDDEN]
+    machine = report_machine([layer_shapes(args.batch_size, sizes)], args.threads)
+    print_data(data, args)
     print(
         f"autoencoder: {'-'.join(map(str, sizes))} (linear code layer), "
         + (
@@ -278,59 +241,34 @@ def main(argv=None):
         + f", batch {args.batch_size}"
     )
 
-    spec = {
-        "n_train": n_train,
-        "batch_size": args.batch_size,
-        "pretrain_epochs": args.pretrain_epochs,
-        "pretrain_learning_rate": args.pretrain_learning_rate,
-        "finetune_epochs": args.finetune_epochs,
-        "solver": args.solver,
-        "learning_rate_init": args.learning_rate_init,
-        "momentum": args.momentum,
-        "pretraining": args.pretraining,
-        "pretrain_noise": args.pretrain_noise,
-    }
     print("\nfitting ...", file=sys.stderr)
-    runs = measure_items(__file__, *stack_splits(*run.data), worker, args, keys, spec)
+    with Runner(__file__, data, worker, args) as runner:
+        runs = runner.measure(keys, vars(args))
 
-    summary = report(runs, keys, args, n_train, X_test.shape[0])
+    summary = report(runs, keys, args, data)
     print_published()
     goals = report_goals(summary)
-    if args.json:
-        write_json(
-            args.json,
-            {
-                "benchmark": "autoencoder",
-                "args": vars(args),
-                "environment": run.env,
-                "gemm_rate": run.gemm,
-                "cores_busy_at_start": run.cores_busy,
-                "layer_sizes": sizes,
-                "results": summary,
-                "published_mnist": dict(PUBLISHED_MNIST),
-                "goals": goals,
-            },
-        )
+    write_results(
+        args,
+        "autoencoder",
+        **machine,
+        layer_sizes=sizes,
+        results=summary,
+        published_mnist=dict(PUBLISHED_MNIST),
+        goals=goals,
+    )
     return 0
 
 
-def report(runs, keys, args, n_train, n_test):
-    summary = summarize(runs)
+def report(runs, keys, args, data):
+    n_train, n_test = data.X_train.shape[0], data.X_test.shape[0]
+    summary = summarize(
+        runs,
+        ("test_error", "pretrained_test_error", "pretraining_seconds"),
+        ("pretrain_epochs", "finetune_epochs", "loss_curve"),
+    )
     for key in keys:
-        results = runs[key]
-        ok = [r for r in results if "error" not in r]
-        summary[key].update(
-            label=ITEMS[key],
-            test_error=field(results, "test_error"),
-            pretrain_epochs=ok[-1].get("pretrain_epochs") if ok else None,
-            finetune_epochs=ok[-1].get("finetune_epochs") if ok else None,
-            loss_curve=ok[-1].get("loss_curve") if ok else None,
-            runs=results,
-        )
-    dbn = summary.get("dbn")
-    if dbn is not None:
-        dbn["pretrained_test_error"] = field(runs["dbn"], "pretrained_test_error")
-        dbn["pretraining_seconds"] = field(runs["dbn"], "pretraining_seconds")
+        summary[key]["label"] = ITEMS[key]
     pca_error = summary.get("pca", {}).get("test_error")
 
     def row(label, s, error, pretrain, finetune, seconds):
@@ -404,7 +342,7 @@ def report(runs, keys, args, n_train, n_test):
         "only:\nthe fine_tune=False fit); peak MiB = peak RSS during fit, +MiB = "
         "what fit added."
     )
-    print_noise_notes(summary, args.threads or blas_threads(), ITEMS)
+    print_noise_notes(summary, args.threads, ITEMS)
     extrapolate(summary, args, n_train)
     return summary
 

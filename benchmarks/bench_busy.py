@@ -1,39 +1,40 @@
 """Fit times on a machine that is not idle: beside one or two busy cores.
 
-What is measured
-----------------
 The fits of ``python -m skdbn`` on scikit-learn's digits (a stratified 75 %
 of the images, / 16): ``DBNClassifier((256, 256), dropout=0.2)``,
 ``MLPClassifier(max_iter=1000)`` and ``BernoulliRBM(256, learning_rate=0.06,
-n_iter=20)`` followed by ``LogisticRegression``; with ``--fashion`` also
-two epochs of ``RBM(500)`` CD-1 on the first ``--n-samples`` Fashion-MNIST
-training images (784 -> 500, batches of 100, where BLAS threads pay on an
-idle machine).
-
-Each fit runs at the BLAS pools' default threads and inside
-``threadpool_limits(1)``, under three loads the script starts and stops
-itself: ``idle``; ``1 busy core`` (another process multiplying 400x400
-float32 matrices in a loop on one OpenBLAS thread); ``2 busy cores`` (the
-same on two threads). Within a load the fits run in interleaved rounds and
-the table gives medians, the slowdown against the same fit idle, and the
-ratio of default threads to one thread.
+n_iter=20)`` + ``LogisticRegression``; with ``--fashion`` also two epochs
+of ``RBM(500)`` CD-1 on the first ``--n-samples`` Fashion-MNIST training
+images (where BLAS threads pay on an idle machine). Each fit runs at the
+BLAS pools' default threads and on one thread, under the loads the script
+starts and stops itself: ``idle``; ``1 busy core`` (another process
+multiplying 400x400 float32 matrices in a loop on one OpenBLAS thread);
+``2 busy cores`` (the same on two). Within a load the fits run in
+interleaved rounds; the table gives medians, the ratio of default threads
+to one thread and the slowdown against the same fit idle.
 
 The goal (issue "Speed"): with one busy core, the DBN at default settings
 takes at most 2x its idle time and slows down no more than MLPClassifier.
-
-Run: ``python benchmarks/bench_busy.py`` (``--quick``: one round, the digits
-fits only). Report the machine's cores: on more cores than the load covers,
-threads can still pay.
+Report the machine's cores: on more cores than the load covers, threads
+can still pay.
 """
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 import warnings
 
-import numpy as np
+from _common import (
+    fmt,
+    interleave,
+    load_data,
+    make_parser,
+    measure,
+    print_table,
+    summarize,
+    write_results,
+)
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -41,10 +42,7 @@ from sklearn.neural_network import BernoulliRBM, MLPClassifier
 from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import median, print_table  # noqa: E402
-
-from skdbn import RBM, DBNClassifier  # noqa: E402
+from skdbn import RBM, DBNClassifier
 
 # The competing job: float32 products in a loop, on OPENBLAS_NUM_THREADS
 # threads, until it is stopped (or 20 minutes pass).
@@ -101,10 +99,7 @@ def digits_fits(seed=0):
 
 
 def fashion_fits(data_dir, n_samples, seed=0):
-    from skdbn.datasets import load_fashion_mnist
-
-    X, _ = load_fashion_mnist(data_dir, return_X_y=True)
-    X = np.ascontiguousarray(X[:n_samples], dtype=np.float32)
+    X = load_data(data_dir, n_samples).X_train
     return {
         "RBM(500), 2 CD-1 epochs (Fashion)": lambda: RBM(
             500, n_iter=2, batch_size=100, random_state=seed
@@ -115,28 +110,32 @@ def fashion_fits(data_dir, n_samples, seed=0):
 def timed(fit, threads):
     with warnings.catch_warnings(), threadpool_limits(limits=threads):
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        fit()
-        return time.perf_counter() - start
+        return measure(fit)
 
 
 def run(fits, loads, repeats):
-    """``{(load, fit, threads): [seconds, ...]}``, interleaved within a load."""
-    times = {}
+    """Median seconds per ``(load, fit, threads)``: rounds interleaved per load."""
+    cases = {
+        f"{name}, {threads or 'default'} thread(s)": (name, threads)
+        for name in fits
+        for threads in (None, 1)
+    }
+    medians = {}
     for load in loads:
+        print(f"{load}:", file=sys.stderr)
         with Load(LOADS[load]):
-            for round_ in range(repeats):
-                for name, fit in fits.items():
-                    for threads in (None, 1):
-                        seconds = timed(fit, threads)
-                        times.setdefault((load, name, threads), []).append(seconds)
-                        print(
-                            f"  {load}, round {round_ + 1}: {name}, "
-                            f"{threads or 'default'} threads: {seconds:.2f}s",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-    return {key: median(values) for key, values in times.items()}
+            runs = interleave(
+                list(cases),
+                repeats,
+                lambda case: timed(fits[cases[case][0]], cases[case][1]),
+            )
+        for case, summary in summarize(runs).items():
+            medians[(load, *cases[case])] = summary["wall"]
+    return medians
+
+
+def ratio(a, b):
+    return a / b if a and b else None
 
 
 def report(medians, fits, loads):
@@ -150,10 +149,10 @@ def report(medians, fits, loads):
                 [
                     name,
                     load,
-                    f"{default:.2f}",
-                    f"{one:.2f}",
-                    f"{default / one:.2f}",
-                    "" if idle is None else f"{default / idle:.2f}",
+                    fmt(default, ".2f"),
+                    fmt(one, ".2f"),
+                    fmt(ratio(default, one), ".2f"),
+                    "" if idle is None else fmt(ratio(default, idle), ".2f"),
                 ]
             )
     print_table(
@@ -171,7 +170,9 @@ def report(medians, fits, loads):
     dbn, mlp = "DBNClassifier (skdbn)", "MLPClassifier"
 
     def slowdown(name):
-        return medians[("1 busy core", name, None)] / medians[("idle", name, None)]
+        return ratio(
+            medians[("1 busy core", name, None)], medians[("idle", name, None)]
+        )
 
     if ("1 busy core", dbn, None) in medians:
         dbn_slowdown, mlp_slowdown = slowdown(dbn), slowdown(mlp)
@@ -184,22 +185,33 @@ def report(medians, fits, loads):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one round, digits only")
-    parser.add_argument("--fashion", action="store_true")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--n-samples", type=int, default=10000)
+    parser = make_parser(__doc__, "--repeats", full={"n_samples": 10000})
     parser.add_argument(
-        "--loads", nargs="+", default=list(LOADS), choices=list(LOADS), metavar="LOAD"
+        "--fashion", action="store_true", help="also a 784->500 RBM on Fashion-MNIST"
+    )
+    parser.add_argument(
+        "--loads",
+        nargs="+",
+        default=list(LOADS),
+        choices=list(LOADS),
+        metavar="LOAD",
+        help=f"among: {', '.join(map(repr, LOADS))} (default: all; idle always runs)",
     )
     args = parser.parse_args(argv)
-    repeats = 1 if args.quick else args.repeats
     fits = digits_fits()
-    if args.fashion and not args.quick:
+    if args.fashion:
         fits.update(fashion_fits(args.data_dir, args.n_samples))
     loads = ["idle", *[load for load in args.loads if load != "idle"]]
-    report(run(fits, loads, repeats), fits, loads)
+    medians = run(fits, loads, args.repeats)
+    report(medians, fits, loads)
+    write_results(
+        args,
+        "busy",
+        results=[
+            {"load": load, "fit": fit, "threads": threads, "seconds": seconds}
+            for (load, fit, threads), seconds in medians.items()
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -1,31 +1,36 @@
 """Training and test accuracy after every fine-tuning epoch of a recipe.
 
-What is measured
-----------------
 ``DBNClassifier`` with the Fashion-MNIST recipe of ``bench_fashion_mnist.py``
-((500, 500, 2000), 10 CD-1 epochs per layer, the L-BFGS softmax head, Adam
-from 1e-3 with a cosine schedule, ``dropout=0.2``; ``--max-iter`` epochs,
-default 40), fitted on the Fashion-MNIST training images. A callback
-(scikit-learn's callback API, ``set_callbacks``) scores the model on the
-training and the test images at the end of every fine-tuning epoch, so the
-table shows where the test accuracy stops following the training accuracy.
-The scoring runs outside the timed fit, so the time column is the
-training's alone (``history_``'s seconds). With ``--figure`` the two curves
-are drawn to a PNG (matplotlib needed).
+((500, 500, 2000), 10 CD-1 epochs per layer, the L-BFGS head, Adam from
+1e-3 with a cosine schedule, ``dropout=0.2``, ``--max-iter`` epochs),
+fitted on the Fashion-MNIST training images. A callback (scikit-learn's
+callback API, ``set_callbacks``) scores the model on the training and the
+test images after every fine-tuning epoch, outside the timed epochs (the
+time printed is ``history_``'s), so the table shows where the test
+accuracy stops following the training accuracy. ``--figure`` draws both
+curves to a PNG (matplotlib needed).
 
-Examples
---------
-Smoke run on 3000 rows::
+Example::
 
-    python benchmarks/bench_curves.py --quick
+    python benchmarks/bench_curves.py --quick   # 3000 rows
 """
 
-import argparse
 import sys
 import warnings
 
-from _common import load_data, print_table, write_json
+from _common import (
+    limit_threads,
+    load_data,
+    make_parser,
+    print_data,
+    print_table,
+    report_machine,
+    write_results,
+)
 from sklearn.exceptions import ConvergenceWarning
+
+QUICK = {"n_test": 1000, "pretrain_epochs": 1, "max_iter": 3}
+FULL = {"pretrain_epochs": 10, "max_iter": 40}
 
 
 class AccuracyCurves:
@@ -59,52 +64,33 @@ class AccuracyCurves:
         return False
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--n-samples", type=int, default=None)
-    parser.add_argument("--n-test", type=int, default=None)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500, 2000])
-    parser.add_argument("--pretrain-epochs", type=int, default=None)
-    parser.add_argument("--max-iter", type=int, default=None)
-    parser.add_argument("--dropout", type=float, default=0.2)
-    parser.add_argument("--figure", metavar="PNG", default=None)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", metavar="PATH")
-    args = parser.parse_args(argv)
-    quick = {"n_samples": 3000, "n_test": 1000, "pretrain_epochs": 1, "max_iter": 3}
-    full = {"n_samples": 60000, "n_test": 10000, "pretrain_epochs": 10, "max_iter": 40}
-    for name, value in (quick if args.quick else full).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
-
-
 def main(argv=None):
-    args = parse_args(argv)
-    from skdbn import DBNClassifier
-    from skdbn.datasets import load_fashion_mnist
-
-    X, y = load_data(args.data_dir, args.n_samples)
-    X_test, y_test = load_fashion_mnist(args.data_dir, kind="test", return_X_y=True)
-    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
-    print(
-        f"Fashion-MNIST: {len(X)} training and {len(X_test)} test images; "
-        f"network {tuple(args.hidden)}, dropout {args.dropout}"
+    parser = make_parser(
+        __doc__, "--n-test", "--batch-size", "--threads", quick=QUICK, full=FULL
     )
-    if len(X) < 60000:
-        print("(not the full Fashion-MNIST: a smoke run)")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500, 2000])
+    parser.add_argument("--pretrain-epochs", type=int)
+    parser.add_argument("--max-iter", type=int)
+    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--figure", metavar="PNG", help="draw the curves there")
+    args = parser.parse_args(argv)
+    from skdbn import DBNClassifier
+
+    data = load_data(args.data_dir, args.n_samples, args.n_test)
+    X, y, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
+    machine = report_machine([], args.threads)
+    print_data(data, args, f"network {tuple(args.hidden)}", f"dropout {args.dropout}")
     curves = AccuracyCurves((X, y), (X_test, y_test))
     model = DBNClassifier(
         tuple(args.hidden),
         pretrain_epochs=args.pretrain_epochs,
-        batch_size=100,
+        batch_size=args.batch_size,
         learning_rate="cosine",
         dropout=args.dropout,
         max_iter=args.max_iter,
         random_state=0,
     ).set_callbacks(curves)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), limit_threads(args.threads):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     fit_seconds = sum(record["seconds"] for record in model.history_)
@@ -146,15 +132,12 @@ def main(argv=None):
         fig.tight_layout()
         fig.savefig(args.figure, dpi=100)
         print(f"curves written to {args.figure}")
-    if args.json:
-        write_json(
-            args.json,
-            {
-                "benchmark": "curves",
-                "args": vars(args),
-                "results": {"accuracy": curves.rows, "history": model.history_},
-            },
-        )
+    write_results(
+        args,
+        "curves",
+        **machine,
+        results={"accuracy": curves.rows, "history": model.history_},
+    )
     return curves.rows
 
 

@@ -1,58 +1,22 @@
 """Seconds per fine-tuning epoch of a DBN classifier, next to the GEMM floor.
 
-What is measured
-----------------
 One epoch of backpropagation through the 784-500-500-2000-10 network
 (logistic hidden units, softmax output, cross-entropy) on the Fashion-MNIST
-training images, SGD with momentum 0.9, mini-batches of 100, done by:
+training images, SGD with momentum 0.9, batches of 100, by skdbn's
+``DBNClassifier`` (``skdbn-f32``, ``skdbn-f64``: float32 and float64
+input; ``skdbn-epoch``: the epoch alone, through internal API, for
+diagnosis) and scikit-learn's ``MLPClassifier`` (``sklearn-f32``,
+``sklearn-f64``), next to the GEMM-only floor (``gemm``): the products of
+backpropagation and nothing else. Both classifiers are warm-started, so
+that each timed ``fit`` does input validation and one epoch and neither
+initialises weights (pretraining speed is ``bench_rbm.py``'s business).
+The ``prepare_*`` functions below are what is timed; benchmarks/README.md
+lists the items, the flops counted (exactly the products made), the goals
+and the method.
 
-``gemm``
-    The GEMM-only floor: per batch and layer the forward product
-    ``A @ W``, the weight gradient ``A.T @ delta`` and, except for the first
-    layer, the input gradient ``delta @ W.T``; float32, into preallocated
-    outputs, over contiguous batches. Nothing else.
-``skdbn-f32``, ``skdbn-f64``
-    ``DBNClassifier((500, 500, 2000), solver="sgd", momentum=0.9)``: one
-    epoch of fine-tuning through the public API, on float32 input and on
-    float64 input (converted to float32 inside ``fit``, the usual case).
-    The model is built, untimed, by ``fit`` with ``pretrain_epochs=0``,
-    ``head_max_iter=0`` (``head_epochs=0`` in older versions), ``max_iter=0``
-    and ``warm_start=True``: random weights, no training (pretraining speed
-    is ``bench_rbm.py``'s business). The timed call is then ``fit(X, y)``
-    with ``max_iter=1``, which warm-starts: it skips pretraining and the
-    head, validates the input, and runs one fine-tuning epoch with a fresh
-    optimiser.
-``skdbn-epoch``
-    The epoch alone, float32: ``skdbn._training.run_epochs(clf._network(),
-    X, Y, state, n_epochs=1, ...)`` on the model built as above, targets
-    already one-hot encoded. Internal API, for diagnosis only.
-``sklearn-f32``, ``sklearn-f64``
-    ``MLPClassifier((500, 500, 2000), activation="logistic", solver="sgd",
-    momentum=0.9, batch_size=100, max_iter=1)`` on float32 and float64
-    input (it computes in the input's precision). Warm-started like skdbn,
-    so that both timed calls do validation and one epoch and neither
-    initialises weights: an untimed first ``fit`` on a few rows, then the
-    timed ``fit(X, y)`` with ``warm_start=True``.
+Example::
 
-Flops counted
--------------
-Exactly the products made: ``2 * n * fan_in * fan_out`` per layer for the
-forward pass and for the weight gradient, and again for the input gradient
-of every layer but the first, which neither skdbn nor scikit-learn
-computes: ``6 * n * sum(fan_in * fan_out) - 2 * n * 784 * 500`` per epoch.
-Element-wise work is not counted.
-
-How
----
-Every measurement runs in a fresh process, after an untimed warm-up on a
-few rows; items are interleaved over ``--repeats`` rounds and medians are
-reported; ratios are medians of per-round ratios (see ``_common.py``).
-
-Examples
---------
-Smoke run on 3000 rows, one round::
-
-    python benchmarks/bench_finetune.py --quick
+    python benchmarks/bench_finetune.py --quick   # 3000 rows, one round
 """
 
 import sys
@@ -60,25 +24,18 @@ import warnings
 
 import numpy as np
 from _common import (
-    add_skip_option,
-    blas_threads,
-    finish_args,
-    fmt,
-    fmt_seconds,
+    Runner,
+    layer_shapes,
     load_data,
     make_parser,
     measure,
-    measure_items,
-    paired_ratio,
-    print_noise_notes,
-    print_table,
-    rate,
+    print_data,
     report_machine,
     speed_goals,
-    summarize,
-    warmup_rows,
+    speed_table,
+    warmup_indices,
     worker_main,
-    write_json,
+    write_results,
 )
 
 HIDDEN = (500, 500, 2000)
@@ -116,10 +73,10 @@ def epoch_flops(n_samples, sizes):
 # -- the workers (run in a child process) ---------------------------------------
 
 
-def worker(spec, X, y):
+def worker(spec, data):
     """Prepare one item, warm it up, then time one epoch of it."""
     key = spec["item"]
-    X = X.astype(ITEMS[key][1], copy=False)
+    X, y = data.X_train.astype(ITEMS[key][1], copy=False), data.y_train
     prepare = {
         "gemm": prepare_gemm,
         "skdbn-f32": prepare_skdbn,
@@ -134,19 +91,12 @@ def worker(spec, X, y):
     return measure(run, X, y)
 
 
-def warmup_indices(y):
-    """The first rows, plus one row of each class (warm starts need them)."""
-    first = np.arange(warmup_rows(y).shape[0])
-    _, first_of_class = np.unique(y, return_index=True)
-    return np.union1d(first, first_of_class)
-
-
-def _built_dbn(X, y, batch_size):
-    """A DBNClassifier with its network built but not trained."""
+def built_dbn(X, y, batch_size, hidden=HIDDEN):
+    """A DBNClassifier with its network built but not trained (warm start on)."""
     from skdbn import DBNClassifier
 
     clf = DBNClassifier(
-        HIDDEN,
+        tuple(hidden),
         solver="sgd",
         learning_rate_init=LEARNING_RATE,
         momentum=MOMENTUM,
@@ -165,7 +115,7 @@ def _built_dbn(X, y, batch_size):
 def prepare_skdbn(X, y, batch_size):
     from sklearn.exceptions import ConvergenceWarning
 
-    clf = _built_dbn(X, y, batch_size).set_params(max_iter=1)
+    clf = built_dbn(X, y, batch_size).set_params(max_iter=1)
 
     def run(data, labels):
         with warnings.catch_warnings():
@@ -179,7 +129,7 @@ def prepare_skdbn(X, y, batch_size):
 def prepare_skdbn_epoch(X, y, batch_size):
     from skdbn._training import TrainingState, make_optimizer, run_epochs
 
-    clf = _built_dbn(X, y, batch_size)
+    clf = built_dbn(X, y, batch_size)
     net = clf._network()
     state = TrainingState(make_optimizer("sgd", net.params, LEARNING_RATE, MOMENTUM))
     Y = clf._encode_targets(y, first_call=False)
@@ -265,123 +215,56 @@ def prepare_gemm(X, y, batch_size):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.split("\n\n")[0])
-    add_skip_option(parser, ITEMS)
+    parser = make_parser(
+        __doc__, "--repeats", "--batch-size", "--threads", "--in-process", items=ITEMS
+    )
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, worker)
-    args = finish_args(args)
     keys = [key for key in ITEMS if key not in args.skip]
 
-    X, y = load_data(args.data_dir, args.n_samples)
-    n_samples, n_features = X.shape
-    sizes = layer_sizes(n_features, len(np.unique(y)))
-    batch = args.batch_size
-    shapes = [(batch, fan_in, fan_out) for fan_in, fan_out in zip(sizes, sizes[1:])]
-    env, gemm, cores_busy = report_machine([shapes], args.threads)
-    print(
-        f"data: Fashion-MNIST train, {n_samples} x {n_features}; network "
-        f"{'-'.join(map(str, sizes))}; batch {batch}; {args.repeats} round(s), "
-        "medians; one process per measurement"
-        + (" (in-process run)" if args.in_process else "")
-    )
+    data = load_data(args.data_dir, args.n_samples)
+    n_samples, n_features = data.X_train.shape
+    sizes = layer_sizes(n_features, len(np.unique(data.y_train)))
+    network = "-".join(map(str, sizes))
+    machine = report_machine([layer_shapes(args.batch_size, sizes)], args.threads)
+    print_data(data, args, f"network {network}")
 
     print("\nmeasuring ...", file=sys.stderr)
-    runs = measure_items(__file__, X, y, worker, args, keys, {"batch_size": batch})
-
+    with Runner(__file__, data, worker, args) as runner:
+        runs = runner.measure(keys, {"batch_size": args.batch_size})
     flops = epoch_flops(n_samples, sizes)
-    summary = report(runs, keys, n_samples, flops, sizes)
-    print_noise_notes(
-        summary,
-        args.threads or blas_threads(),
-        {key: ITEMS[key][0] for key in keys},
+    summary = speed_table(
+        runs,
+        keys,
+        labels={key: ITEMS[key][0] for key in keys},
+        flops=dict.fromkeys(ITEMS, flops),
+        n_samples=n_samples,
+        rivals={"vs MLP32": "sklearn-f32", "vs MLP64": "sklearn-f64"},
+        head="item",
+        title=f"Fine-tuning {network}, one epoch of {n_samples} rows "
+        f"({flops / 1e9:.1f} GFLOP of GEMMs)",
+        note="f32/f64 = input dtype. GFLOP/s counts 6*n*sum(fan_in*fan_out) minus "
+        "the first layer's input gradient, which nobody computes.",
+        threads=args.threads,
     )
-    goals = report_goals(runs)
-    if args.json:
-        write_json(
-            args.json,
-            {
-                "benchmark": "finetune",
-                "args": vars(args),
-                "environment": env,
-                "gemm_rate": gemm,
-                "cores_busy_at_start": cores_busy,
-                "layer_sizes": sizes,
-                "flops_per_epoch": flops,
-                "results": summary,
-                "goals": goals,
-            },
-        )
-    return 0
-
-
-def report(runs, keys, n_samples, flops, sizes):
-    summary = summarize(runs)
-    rows = []
-    for key in keys:
-        s = summary[key]
-        vs_gemm = paired_ratio(runs, "gemm", key)
-        s.update(
-            label=ITEMS[key][0],
-            gflops=rate(flops / 1e9, s["wall"]),
-            samples_per_s=rate(n_samples, s["wall"]),
-            of_gemm_rate=vs_gemm,
-            speedup_vs_sklearn_f32=paired_ratio(runs, "sklearn-f32", key),
-            speedup_vs_sklearn_f64=paired_ratio(runs, "sklearn-f64", key),
-            runs=runs[key],
-        )
-        rows.append(
-            [
-                s["label"],
-                fmt_seconds(s),
-                fmt(s["spread"] and 100 * s["spread"], ".0f", "%"),
-                fmt(s["cpu_per_wall"], ".2f"),
-                fmt(s["samples_per_s"], ".0f"),
-                fmt(s["gflops"], ".1f"),
-                fmt(vs_gemm and 100 * vs_gemm, ".0f", "%"),
-                fmt(s["speedup_vs_sklearn_f32"], ".2f", "x"),
-                fmt(s["speedup_vs_sklearn_f64"], ".2f", "x"),
-                fmt(s["peak_mib"], ".0f"),
-                fmt(s["extra_mib"], ".0f"),
-            ]
-        )
-    headers = [
-        "item",
-        "s/epoch",
-        "spread",
-        "CPU/wall",
-        "samples/s",
-        "GFLOP/s",
-        "of GEMM",
-        "vs MLP32",
-        "vs MLP64",
-        "peak MiB",
-        "+MiB",
-    ]
-    print_table(
-        headers,
-        rows,
-        title=f"Fine-tuning {'-'.join(map(str, sizes))}, one epoch of "
-        f"{n_samples} rows ({flops / 1e9:.1f} GFLOP of GEMMs)",
-    )
-    print(
-        "vs X = X's time / this row's time (above 1: this row is faster), "
-        "median of per-round ratios; spread = (max - min) / median time.\n"
-        "f32/f64 = input dtype. GFLOP/s counts 6*n*sum(fan_in*fan_out) minus "
-        "the first layer's input gradient, which nobody computes."
-    )
-    return summary
-
-
-def report_goals(runs):
-    print()
-    return speed_goals(
+    goals = speed_goals(
         runs,
         what="epoch",
         floor_goal=GOAL_GEMM,
         rival="MLPClassifier",
         rival_goals=(GOAL_SKLEARN_F32, GOAL_SKLEARN_F64),
     )
+    write_results(
+        args,
+        "finetune",
+        **machine,
+        layer_sizes=sizes,
+        flops_per_epoch=flops,
+        results=summary,
+        goals=goals,
+    )
+    return 0
 
 
 if __name__ == "__main__":

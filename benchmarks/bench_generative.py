@@ -1,45 +1,44 @@
 """The generative DBN on Fashion-MNIST: greedy, after up-down, and dreams.
 
-What is measured
-----------------
 ``GenerativeDBNClassifier`` with the network of Hinton, Osindero & Teh
-(2006), (500, 500, 2000), fitted on the Fashion-MNIST training images:
+(2006), (500, 500, 2000), on the Fashion-MNIST images: the test accuracy
+after greedy pretraining alone (``up_down_epochs=0``; 10 CD-1 epochs per
+layer below the top, 30 for the top RBM, as ``pretrain_epochs="auto"``
+chooses), then after ``--up-down-epochs`` epochs of up-down fine-tuning
+continued from that model (``warm_start=True``), classifying by the top
+RBM's free energies, next to ``DBNClassifier``
+with ``bench_fashion_mnist.py``'s recipe in the same run; the time of one
+up-down epoch against one CD-1 epoch of each RBM of the stack, on its real
+input (median of 3); with ``--figure``, 10 generated images per class
+(1000 Gibbs steps in the top RBM) as a PNG.
 
-- test accuracy after greedy pretraining alone (``up_down_epochs=0``), then
-  after ``--up-down-epochs`` epochs of up-down fine-tuning continued from
-  that model (``warm_start=True``), classifying by the top RBM's free
-  energies;
-- next to it, in the same run, ``DBNClassifier`` with the Fashion-MNIST
-  recipe of ``bench_fashion_mnist.py`` (backpropagation fine-tuning);
-- the time of one up-down epoch against one CD-1 epoch of the same three
-  RBMs (784-500, 500-500 and the top 510-2000, each timed on its real
-  input, median of 3), both with ``batch_size=100``;
-- a figure of 10 generated images per class (rows), 1000 Gibbs steps in
-  the top RBM, written as a PNG (``--figure``).
+Example::
 
-Pretraining runs 10 CD-1 epochs per layer below the top and 30 for the
-top RBM (what ``pretrain_epochs="auto"`` would choose on 60000 rows at
-batch 100); the paper ran 30 epochs per layer on MNIST, then 300 epochs
-of up-down fine-tuning, where the default here is 20.
-
-Examples
---------
-Smoke run on 3000 rows::
-
-    python benchmarks/bench_generative.py --quick
+    python benchmarks/bench_generative.py --quick   # 3000 rows
 """
 
-import argparse
-import statistics
 import sys
-import time
 import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
-from _common import load_data, print_table, write_json
+from _common import (
+    interleave,
+    limit_threads,
+    load_data,
+    make_parser,
+    measure,
+    print_data,
+    print_table,
+    report_machine,
+    summarize,
+    write_results,
+)
 from sklearn.exceptions import ConvergenceWarning
+
+QUICK = {"n_test": 1000, "pretrain_epochs": 1, "up_down_epochs": 1, "max_iter": 2}
+FULL = {"pretrain_epochs": 10, "up_down_epochs": 20, "max_iter": 40}
 
 
 def write_png(path, image):
@@ -75,8 +74,12 @@ def tile(images, n_rows, shape=(28, 28), gap=2):
     return grid
 
 
-def time_cd_epochs(model, X, y, repeats=3):
-    """Median seconds of one CD-1 epoch of each RBM of ``model``'s stack."""
+def time_cd_epochs(model, X, y, batch_size, repeats=3):
+    """Median seconds of one CD-1 epoch of each RBM of ``model``'s stack.
+
+    Each RBM is timed on its real input: the data passed up the stack, the
+    labels beside the top RBM's.
+    """
     from scipy.linalg.blas import sgemm
     from scipy.special import expit
 
@@ -93,144 +96,105 @@ def time_cd_epochs(model, X, y, repeats=3):
     inputs[-1] = np.hstack([labels, inputs[-1]])
     sizes = [W.shape[1] for W in model.recognition_coefs_]
     sizes.append(model.top_rbm_.n_components)
-    seconds = []
-    for data, size in zip(inputs, sizes):
-        times = []
-        for repeat in range(repeats):
-            rbm = RBM(size, batch_size=100, n_iter=1, random_state=repeat)
-            start = time.perf_counter()
-            rbm.fit(data)
-            times.append(time.perf_counter() - start)
-        seconds.append(statistics.median(times))
-    return seconds
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--n-samples", type=int, default=None)
-    parser.add_argument("--n-test", type=int, default=None)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500, 2000])
-    parser.add_argument("--pretrain-epochs", type=int, default=None)
-    parser.add_argument("--up-down-epochs", type=int, default=None)
-    parser.add_argument("--up-down-learning-rate", type=float, default=0.01)
-    parser.add_argument("--max-iter", type=int, default=None)
-    parser.add_argument("--skip-dbn-classifier", action="store_true")
-    parser.add_argument("--figure", metavar="PNG", default=None)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", metavar="PATH")
-    args = parser.parse_args(argv)
-    quick = {
-        "n_samples": 3000,
-        "n_test": 1000,
-        "pretrain_epochs": 1,
-        "up_down_epochs": 1,
-        "max_iter": 2,
+    layers = {
+        f"CD-1, RBM {i + 1}": (data, size)
+        for i, (data, size) in enumerate(zip(inputs, sizes))
     }
-    full = {
-        "n_samples": 60000,
-        "n_test": 10000,
-        "pretrain_epochs": 10,
-        "up_down_epochs": 20,
-        "max_iter": 40,
-    }
-    for name, value in (quick if args.quick else full).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
+
+    def one_epoch(name):
+        data, size = layers[name]
+        rbm = RBM(size, batch_size=batch_size, n_iter=1, random_state=0)
+        return measure(rbm.fit, data)
+
+    runs = interleave(list(layers), repeats, one_epoch)
+    return [summary["wall"] for summary in summarize(runs).values()]
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def fit_and_time(args, data):
+    """Fit and score both models; time the fits and the epochs."""
     from skdbn import DBNClassifier, GenerativeDBNClassifier
-    from skdbn.datasets import load_fashion_mnist
 
-    X, y = load_data(args.data_dir, args.n_samples)
-    X_test, y_test = load_fashion_mnist(args.data_dir, kind="test", return_X_y=True)
-    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
+    X, y, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
     hidden = tuple(args.hidden)
-    print(
-        f"Fashion-MNIST: {len(X)} training and {len(X_test)} test images; "
-        f"network {hidden}, {args.pretrain_epochs} pretraining epochs per "
-        f"layer, {args.up_down_epochs} up-down epochs"
-    )
-    if len(X) < 60000:
-        print("(not the full Fashion-MNIST: a smoke run)")
-
     # As pretrain_epochs="auto" does: the top RBM trains 3 times as long.
     epochs = [args.pretrain_epochs] * (len(hidden) - 1) + [3 * args.pretrain_epochs]
     model = GenerativeDBNClassifier(
         hidden,
         pretrain_epochs=epochs,
-        batch_size=100,
+        batch_size=args.batch_size,
         up_down_epochs=0,
         up_down_learning_rate=args.up_down_learning_rate,
         warm_start=True,
         random_state=0,
     )
-    start = time.perf_counter()
-    model.fit(X, y)
-    greedy_seconds = time.perf_counter() - start
+    greedy_seconds = measure(model.fit, X, y)["wall"]
     greedy = {"test": model.score(X_test, y_test), "train": model.score(X, y)}
     model.set_params(up_down_epochs=args.up_down_epochs)
-    start = time.perf_counter()
-    model.fit(X, y)
-    up_down_seconds = time.perf_counter() - start
+    up_down_seconds = measure(model.fit, X, y)["wall"]  # continues (warm start)
     tuned = {"test": model.score(X_test, y_test), "train": model.score(X, y)}
-    up_down_epoch = up_down_seconds / max(1, args.up_down_epochs)
-    cd_epochs = time_cd_epochs(model, X, y)
-
-    rows = [
-        [
-            "GenerativeDBNClassifier, greedy only",
-            f"{greedy['test']:.4f}",
-            f"{greedy['train']:.4f}",
-            f"{greedy_seconds:.1f}",
-        ],
-        [
-            f"  + {args.up_down_epochs} up-down epochs",
-            f"{tuned['test']:.4f}",
-            f"{tuned['train']:.4f}",
-            f"{greedy_seconds + up_down_seconds:.1f}",
-        ],
-    ]
     results = {
         "greedy": {**greedy, "fit_seconds": greedy_seconds},
         "up_down": {**tuned, "fit_seconds": greedy_seconds + up_down_seconds},
         "up_down_curve": model.up_down_curve_,
-        "up_down_epoch_seconds": up_down_epoch,
-        "cd_epoch_seconds": cd_epochs,
+        "up_down_epoch_seconds": up_down_seconds / max(1, args.up_down_epochs),
+        "cd_epoch_seconds": time_cd_epochs(model, X, y, args.batch_size),
     }
     if not args.skip_dbn_classifier:
         dbn = DBNClassifier(
             hidden,
             pretrain_epochs=args.pretrain_epochs,
-            batch_size=100,
+            batch_size=args.batch_size,
             learning_rate="cosine",
             dropout=0.2,
             max_iter=args.max_iter,
             random_state=0,
         )
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            dbn.fit(X, y)
-        seconds = time.perf_counter() - start
+        seconds = measure(dbn.fit, X, y)["wall"]
         scores = {"test": dbn.score(X_test, y_test), "train": dbn.score(X, y)}
-        rows.append(
-            [
-                f"DBNClassifier, backprop, {args.max_iter} epochs",
-                f"{scores['test']:.4f}",
-                f"{scores['train']:.4f}",
-                f"{seconds:.1f}",
-            ]
-        )
         results["dbn_classifier"] = {**scores, "fit_seconds": seconds}
+    return model, results
+
+
+def main(argv=None):
+    parser = make_parser(
+        __doc__, "--n-test", "--batch-size", "--threads", quick=QUICK, full=FULL
+    )
+    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500, 2000])
+    parser.add_argument("--pretrain-epochs", type=int)
+    parser.add_argument("--up-down-epochs", type=int)
+    parser.add_argument("--up-down-learning-rate", type=float, default=0.01)
+    parser.add_argument("--max-iter", type=int, help="of the DBNClassifier")
+    parser.add_argument("--skip-dbn-classifier", action="store_true")
+    parser.add_argument("--figure", metavar="PNG", help="draw the samples there")
+    args = parser.parse_args(argv)
+    data = load_data(args.data_dir, args.n_samples, args.n_test)
+    machine = report_machine([], args.threads)
+    hidden = tuple(args.hidden)
+    print_data(
+        data,
+        args,
+        f"network {hidden}",
+        f"{args.pretrain_epochs} pretraining epochs per layer",
+        f"{args.up_down_epochs} up-down epochs",
+    )
+    with limit_threads(args.threads):
+        model, results = fit_and_time(args, data)
+
+    rows = [["GenerativeDBNClassifier, greedy only", results["greedy"]]]
+    rows.append([f"  + {args.up_down_epochs} up-down epochs", results["up_down"]])
+    if "dbn_classifier" in results:
+        label = f"DBNClassifier, backprop, {args.max_iter} epochs"
+        rows.append([label, results["dbn_classifier"]])
     print_table(
         ["model", "test acc", "train acc", "fit s"],
-        rows,
+        [
+            [label, f"{r['test']:.4f}", f"{r['train']:.4f}", f"{r['fit_seconds']:.1f}"]
+            for label, r in rows
+        ],
         title=f"Generative DBN {hidden} against DBNClassifier",
     )
+    cd_epochs = results["cd_epoch_seconds"]
+    up_down_epoch = results["up_down_epoch_seconds"]
     print_table(
         ["epoch", "seconds", "ratio"],
         [
@@ -242,18 +206,14 @@ def main(argv=None):
                 f"{up_down_epoch / sum(cd_epochs):.2f}",
             ],
         ],
-        title="Epoch time, batch 100",
+        title=f"Epoch time, batch {args.batch_size}",
     )
     if args.figure:
         classes = np.repeat(model.classes_, 10)
         images, _ = model.sample(len(classes), y=classes, random_state=0)
         write_png(args.figure, tile(images, n_rows=len(model.classes_)))
         print(f"10 samples per class (one class per row) written to {args.figure}")
-    if args.json:
-        write_json(
-            args.json,
-            {"benchmark": "generative", "args": vars(args), "results": results},
-        )
+    write_results(args, "generative", **machine, results=results)
     return results
 
 

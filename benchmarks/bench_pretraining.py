@@ -1,43 +1,42 @@
 """Greedy pretraining by RBMs, autoencoders and denoising autoencoders, or none.
 
-What is measured
-----------------
 The same ``DBNClassifier`` (default: the Fashion-MNIST recipe, (500, 500,
-2000), 10 pretraining epochs per layer, the L-BFGS softmax head, 40 epochs
-of Adam fine-tuning from 1e-3 with a cosine schedule, dropout 0.2), fitted
-on the Fashion-MNIST training images and scored on the test images, with:
+2000), 10 pretraining epochs per layer, the L-BFGS head, 40 epochs of Adam
+from 1e-3 with a cosine schedule, dropout 0.2) with each way of
+pretraining its stack: ``rbm`` (CD-1 RBMs), ``autoencoder`` (one-layer
+autoencoders by Adam), ``denoising`` (the same with ``--noise`` masking
+noise) and ``none`` (``pretrain_epochs=0``, Glorot initialisation). The
+table gives test and training accuracy, the fit time and the fit time per
+training row. The fits run one after the other in this process (a fit
+takes minutes, so a process of its own changes nothing that matters here);
+``--repeats`` rounds of them are interleaved (default 1: they are seeded).
 
-``rbm``
-    ``pretraining="rbm"``: CD-1 RBMs (the default);
-``autoencoder``
-    ``pretraining="autoencoder"``: one-layer autoencoders trained by Adam;
-``denoising``
-    the same with ``pretrain_noise`` (default 0.2) masking noise;
-``none``
-    ``pretrain_epochs=0``: Glorot-initialised layers, as ``MLPClassifier``.
+Example::
 
-The table gives test and training accuracy, the fit time and the fit time
-per training row. The models are fitted one after the other in this process
-(a fit takes minutes, so a process of its own per fit changes nothing that
-matters here); ``CPU/wall`` near the number of BLAS threads means the run
-had the cores.
-
-Examples
---------
-Smoke run on 3000 rows, 1 pretraining and 2 fine-tuning epochs::
-
-    python benchmarks/bench_pretraining.py --quick
+    python benchmarks/bench_pretraining.py --quick   # 3000 rows, 1 + 2 epochs
 """
 
-import argparse
 import sys
-import time
 import warnings
 
-from _common import load_data, print_table, write_json
+from _common import (
+    fmt,
+    interleave,
+    limit_threads,
+    load_data,
+    make_parser,
+    measure,
+    print_data,
+    print_table,
+    report_machine,
+    summarize,
+    write_results,
+)
 from sklearn.exceptions import ConvergenceWarning
 
 ITEMS = ("rbm", "autoencoder", "denoising", "none")
+QUICK = {"n_test": 1000, "pretrain_epochs": 1, "max_iter": 2}
+FULL = {"repeats": 1, "pretrain_epochs": 10, "max_iter": 40}
 
 
 def make_model(item, args):
@@ -50,7 +49,7 @@ def make_model(item, args):
         learning_rate="cosine",
         dropout=0.2,
         max_iter=args.max_iter,
-        batch_size=100,
+        batch_size=args.batch_size,
         random_state=0,
     )
     if item == "autoencoder":
@@ -62,69 +61,69 @@ def make_model(item, args):
     return DBNClassifier(**params)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--n-samples", type=int, default=None)
-    parser.add_argument("--n-test", type=int, default=None)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500, 2000])
-    parser.add_argument("--pretrain-epochs", type=int, default=None)
-    parser.add_argument("--max-iter", type=int, default=None)
-    parser.add_argument("--noise", type=float, default=0.2)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--skip", nargs="+", default=[], choices=ITEMS)
-    parser.add_argument("--json", metavar="PATH")
-    args = parser.parse_args(argv)
-    quick = {"n_samples": 3000, "n_test": 1000, "pretrain_epochs": 1, "max_iter": 2}
-    full = {"n_samples": 60000, "n_test": 10000, "pretrain_epochs": 10, "max_iter": 40}
-    for name, value in (quick if args.quick else full).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    return args
+def fit_and_score(item, args, data):
+    model = make_model(item, args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = measure(model.fit, data.X_train, data.y_train)
+    return {
+        **result,
+        "test_accuracy": model.score(data.X_test, data.y_test),
+        "train_accuracy": model.score(data.X_train, data.y_train),
+        "fine_tuning_epochs": model.n_iter_,
+        "pretraining_curves": model.pretraining_curves_,
+    }
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    X, y = load_data(args.data_dir, args.n_samples)
-    from skdbn.datasets import load_fashion_mnist
-
-    X_test, y_test = load_fashion_mnist(args.data_dir, kind="test", return_X_y=True)
-    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
-    print(
-        f"Fashion-MNIST: {len(X)} training and {len(X_test)} test images; "
-        f"network {tuple(args.hidden)}, {args.pretrain_epochs} pretraining "
-        f"epochs per layer, {args.max_iter} fine-tuning epochs"
+    parser = make_parser(
+        __doc__,
+        "--n-test",
+        "--repeats",
+        "--batch-size",
+        "--threads",
+        items=ITEMS,
+        quick=QUICK,
+        full=FULL,
     )
-    if len(X) < 60000:
-        print("(not the full Fashion-MNIST: a smoke run)")
-    results, rows = {}, []
-    for item in ITEMS:
-        if item in args.skip:
-            continue
-        model = make_model(item, args)
-        print(f"fitting {item} ...", flush=True)
-        wall, cpu = time.perf_counter(), time.process_time()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        test, train = model.score(X_test, y_test), model.score(X, y)
-        results[item] = {
-            "test_accuracy": test,
-            "train_accuracy": train,
-            "fit_seconds": wall,
-            "cpu_per_wall": cpu / wall,
-            "fine_tuning_epochs": model.n_iter_,
-            "pretraining_curves": model.pretraining_curves_,
-        }
+    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500, 2000])
+    parser.add_argument("--pretrain-epochs", type=int)
+    parser.add_argument("--max-iter", type=int)
+    parser.add_argument(
+        "--noise", type=float, default=0.2, help="of denoising (default 0.2)"
+    )
+    args = parser.parse_args(argv)
+    data = load_data(args.data_dir, args.n_samples, args.n_test)
+    machine = report_machine([], args.threads)
+    print_data(
+        data,
+        args,
+        f"network {tuple(args.hidden)}",
+        f"{args.pretrain_epochs} pretraining epochs per layer",
+        f"{args.max_iter} fine-tuning epochs",
+    )
+    keys = [item for item in ITEMS if item not in args.skip]
+    with limit_threads(args.threads):
+        runs = interleave(
+            keys, args.repeats, lambda item: fit_and_score(item, args, data)
+        )
+
+    results = summarize(
+        runs,
+        ("test_accuracy", "train_accuracy"),
+        ("fine_tuning_epochs", "pretraining_curves"),
+    )
+    rows = []
+    for item, s in results.items():
+        s["fit_seconds"] = s["wall"]
         rows.append(
             [
                 item,
-                f"{test:.4f}",
-                f"{train:.4f}",
-                f"{wall:.1f}",
-                f"{1e3 * wall / len(X):.2f}",
-                f"{cpu / wall:.2f}",
+                fmt(s["test_accuracy"], ".4f"),
+                fmt(s["train_accuracy"], ".4f"),
+                "failed" if s.get("error") else fmt(s["wall"], ".1f"),
+                fmt(s["wall"] and 1e3 * s["wall"] / len(data.X_train), ".2f"),
+                fmt(s["cpu_per_wall"], ".2f"),
             ]
         )
     print_table(
@@ -132,11 +131,7 @@ def main(argv=None):
         rows,
         title="DBNClassifier by pretraining, same network and fine-tuning",
     )
-    if args.json:
-        write_json(
-            args.json,
-            {"benchmark": "pretraining", "args": vars(args), "results": results},
-        )
+    write_results(args, "pretraining", **machine, results=results)
     return results
 
 

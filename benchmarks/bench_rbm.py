@@ -1,65 +1,20 @@
 """Seconds per epoch of RBM training, next to the machine's GEMM speed.
 
-What is measured
-----------------
-One epoch of contrastive-divergence training of a Bernoulli-Bernoulli RBM
-on the Fashion-MNIST training images (784 visible units, 500 or 1000 hidden
-units, mini-batches of 100), done by:
+One epoch of CD-1 (or PCD-1) of a Bernoulli-Bernoulli RBM on the
+Fashion-MNIST training images (784 visible units, ``--sizes`` hidden units,
+batches of 100), by skdbn (``skdbn-f32``, ``skdbn-f64``: float32 and
+float64 input, ``skdbn-epoch``, ``skdbn-pcd``), scikit-learn's
+``BernoulliRBM`` (``sklearn-f32``, ``sklearn-f64``) and PyTorch
+(``torch``), next to the GEMM-only floor (``gemm``): the five plain
+products of each CD-1 step and nothing else. The ``prepare_*`` functions
+below are what is timed; benchmarks/README.md lists the items, the flops
+counted (10*B*V*H per CD-1 batch, 12*B*V*H for skdbn's PCD), the goals
+and the method.
 
-``gemm``
-    The GEMM-only floor: the five plain matrix products of a CD-1 step,
-    ``v @ W.T``, ``h @ W``, ``v @ W.T`` and the two gradient products
-    ``h.T @ v``, float32, into preallocated outputs, over an epoch's worth
-    of contiguous batches. Nothing else: no activation, sampling or update.
-``skdbn-f32``, ``skdbn-f64``
-    ``skdbn.RBM(n_iter=1).fit(X)`` (CD-1) on float32 input, and on float64
-    input, which skdbn converts to float32 inside ``fit`` (the usual case).
-    ``fit`` includes input validation and initialisation.
-``skdbn-epoch``
-    ``partial_fit(X)`` on float32 input of a model already initialised by
-    ``fit`` with ``n_iter=0``: the epoch alone (plus the cheap validation).
-``skdbn-pcd``
-    ``RBM(persistent=True, n_iter=1).fit(X)`` on float32 input.
-``sklearn-f32``, ``sklearn-f64``
-    ``sklearn.neural_network.BernoulliRBM(n_components, batch_size=100,
-    n_iter=1, learning_rate=0.1).fit(X)`` on float32 and float64 input (it
-    computes in the input's precision).
-``torch``
-    The same CD-1 step as skdbn (momentum, weight decay, the same
-    reconstruction-error monitoring) written in PyTorch on the CPU, float32,
-    with preallocated tensors, ``torch.addmm``/``torch.mm`` with ``out=``
-    and in-place element-wise operations; ``torch.set_num_threads`` matches
-    the BLAS thread count. Skipped when ``import torch`` fails.
+Examples::
 
-Flops counted
--------------
-``10 * B * V * H`` per CD-1 batch: five products of ``2 * B * V * H`` each
-(positive hidden means, reconstruction, negative hidden means, and the two
-gradient statistics, which skdbn computes as one product over ``2 * B``
-rows). scikit-learn's BernoulliRBM also makes five products per batch. PCD
-in skdbn makes one more, the mean-field reconstruction of the batch used to
-monitor the reconstruction error, so it is counted as ``12 * B * V * H``.
-Element-wise work is not counted. "GFLOP/s" is these flops over the wall
-time; "of GEMM" is that rate over the GEMM-only floor's rate.
-
-How
----
-Every measurement runs in a fresh process, after an untimed warm-up on a
-few rows; items are interleaved over ``--repeats`` rounds and medians are
-reported; ratios are medians of per-round ratios (see ``_common.py``).
-CPU/wall tells how many cores the run really had. "peak MiB" is the peak
-RSS of the worker process during the timed call, "+MiB" that peak minus the
-RSS just before it.
-
-Examples
---------
-Smoke run on 3000 rows, one round::
-
-    python benchmarks/bench_rbm.py --quick
-
-Full run, results kept::
-
-    python benchmarks/bench_rbm.py --json results/rbm.json
+    python benchmarks/bench_rbm.py --quick                  # 3000 rows, 1 round
+    python benchmarks/bench_rbm.py --json results/rbm.json  # full run
 """
 
 import importlib.util
@@ -68,25 +23,19 @@ import sys
 import numpy as np
 from _common import (
     Runner,
-    add_skip_option,
     blas_threads,
-    finish_args,
-    fmt,
-    fmt_seconds,
-    interleave,
     load_data,
     make_parser,
     measure,
     paired_ratio,
-    print_noise_notes,
-    print_table,
-    rate,
+    print_data,
     ratio_goal,
     report_machine,
     speed_goals,
-    summarize,
+    speed_table,
     warmup_rows,
     worker_main,
+    write_results,
 )
 
 LEARNING_RATE = 0.1
@@ -113,23 +62,23 @@ GOAL_TORCH = 1.0  # no slower than torch
 # -- the workers (run in a child process) ---------------------------------------
 
 
-def worker(spec, X, y):
+def worker(spec, data):
     """Prepare one item, warm it up, then time one epoch of it."""
     key = spec["item"]
     n_components = spec["n_components"]
     batch_size = spec["batch_size"]
-    X = X.astype(ITEMS[key][1], copy=False)
+    X = data.X_train.astype(ITEMS[key][1], copy=False)
     prepare = {
         "gemm": prepare_gemm,
         "skdbn-f32": prepare_skdbn_fit,
         "skdbn-f64": prepare_skdbn_fit,
         "skdbn-epoch": prepare_skdbn_epoch,
-        "skdbn-pcd": prepare_skdbn_pcd,
+        "skdbn-pcd": prepare_skdbn_fit,
         "sklearn-f32": prepare_sklearn,
         "sklearn-f64": prepare_sklearn,
         "torch": prepare_torch,
     }[key]
-    run = prepare(X, n_components, batch_size, spec.get("threads"))
+    run = prepare(X, n_components, batch_size, key, spec["threads"])
     run(warmup_rows(X))
     return measure(run, X)
 
@@ -146,21 +95,18 @@ def _skdbn_rbm(n_components, batch_size, **params):
     )
 
 
-def prepare_skdbn_fit(X, n_components, batch_size, threads):
+def prepare_skdbn_fit(X, n_components, batch_size, key, threads):
+    """``RBM(n_iter=1).fit``: validation, initialisation and one epoch."""
+    persistent = key == "skdbn-pcd"
+
     def run(data):
-        _skdbn_rbm(n_components, batch_size, n_iter=1).fit(data)
+        _skdbn_rbm(n_components, batch_size, n_iter=1, persistent=persistent).fit(data)
 
     return run
 
 
-def prepare_skdbn_pcd(X, n_components, batch_size, threads):
-    def run(data):
-        _skdbn_rbm(n_components, batch_size, n_iter=1, persistent=True).fit(data)
-
-    return run
-
-
-def prepare_skdbn_epoch(X, n_components, batch_size, threads):
+def prepare_skdbn_epoch(X, n_components, batch_size, key, threads):
+    """``partial_fit`` of a model initialised by ``fit(n_iter=0)``: the epoch."""
     model = _skdbn_rbm(n_components, batch_size, n_iter=0).fit(X)
     warm = _skdbn_rbm(n_components, batch_size, n_iter=0).fit(warmup_rows(X))
 
@@ -171,7 +117,8 @@ def prepare_skdbn_epoch(X, n_components, batch_size, threads):
     return run
 
 
-def prepare_sklearn(X, n_components, batch_size, threads):
+def prepare_sklearn(X, n_components, batch_size, key, threads):
+    """``BernoulliRBM(n_iter=1).fit``, in the input's precision."""
     from sklearn.neural_network import BernoulliRBM
 
     def run(data):
@@ -186,7 +133,7 @@ def prepare_sklearn(X, n_components, batch_size, threads):
     return run
 
 
-def prepare_gemm(X, n_components, batch_size, threads):
+def prepare_gemm(X, n_components, batch_size, key, threads):
     """The five products of CD-1, over contiguous batches, nothing else."""
     rng = np.random.default_rng(SEED)
     n_visible = X.shape[1]
@@ -211,8 +158,8 @@ def prepare_gemm(X, n_components, batch_size, threads):
     return run
 
 
-def prepare_torch(X, n_components, batch_size, threads):
-    """CD-1 in PyTorch, step for step the update skdbn makes."""
+def prepare_torch(X, n_components, batch_size, key, threads):
+    """CD-1 in PyTorch, step for step the update skdbn makes, on BLAS's threads."""
     import torch
 
     torch.set_num_threads(threads or blas_threads())
@@ -304,7 +251,9 @@ def torch_cd1_epoch(torch, data, n_components, batch_size, n_visible):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.split("\n\n")[0])
+    parser = make_parser(
+        __doc__, "--repeats", "--batch-size", "--threads", "--in-process", items=ITEMS
+    )
     parser.add_argument(
         "--sizes",
         type=int,
@@ -312,11 +261,9 @@ def main(argv=None):
         default=[500, 1000],
         help="numbers of hidden units (default: 500 1000)",
     )
-    add_skip_option(parser, ITEMS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, worker)
-    args = finish_args(args)
 
     keys = [key for key in ITEMS if key not in args.skip]
     torch_note = None
@@ -324,131 +271,47 @@ def main(argv=None):
         keys.remove("torch")
         torch_note = "torch: not installed, skipped (pip install torch to compare)"
 
-    X, y = load_data(args.data_dir, args.n_samples)
-    n_samples, n_visible = X.shape
+    data = load_data(args.data_dir, args.n_samples)
+    n_samples, n_visible = data.X_train.shape
     batch = args.batch_size
-    env, gemm, cores_busy = report_machine(
-        [(batch, n_visible, H) for H in args.sizes], args.threads
-    )
-    print(
-        f"data: Fashion-MNIST train, {n_samples} x {n_visible}; batch {batch}; "
-        f"{args.repeats} round(s), medians; one process per measurement"
-        + (" (in-process run)" if args.in_process else "")
-    )
+    machine = report_machine([(batch, n_visible, H) for H in args.sizes], args.threads)
+    print_data(data, args)
     if torch_note:
         print(torch_note)
 
-    results = {}
-    goals = []
-    with Runner(
-        __file__,
-        X,
-        y,
-        worker,
-        in_process=args.in_process,
-        threads=args.threads,
-    ) as runner:
+    results, goals = {}, []
+    with Runner(__file__, data, worker, args) as runner:
         for H in args.sizes:
             print(f"\n784 -> {H}: measuring ...", file=sys.stderr)
-
-            def one(key, H=H):
-                spec = {"item": key, "n_components": H, "batch_size": batch}
-                return runner.run(spec)
-
-            runs = interleave(keys, args.repeats, one)
-            size_result = report_size(runs, keys, n_samples, n_visible, H, args.threads)
+            runs = runner.measure(keys, {"n_components": H, "batch_size": batch})
+            # Flops of the products: 2 * B * V * H each, per batch.
+            base_flops = 2 * n_samples * n_visible * H
+            results[str(H)] = speed_table(
+                runs,
+                keys,
+                labels={key: ITEMS[key][0] for key in keys},
+                flops={key: ITEMS[key][2] * base_flops for key in ITEMS},
+                n_samples=n_samples,
+                rivals={
+                    "vs skl32": "sklearn-f32",
+                    "vs skl64": "sklearn-f64",
+                    "vs torch": "torch",
+                },
+                head=f"784->{H}",
+                title=f"RBM, 784 -> {H}, one epoch of {n_samples} rows",
+                note="f32/f64 = input dtype. GFLOP/s counts 10*B*V*H per batch, "
+                "(*) PCD 12*B*V*H (its extra monitoring product).",
+                threads=args.threads,
+            )
             goals += size_goals(runs, H)
-            results[str(H)] = size_result
 
-    if args.json:
-        from _common import write_json
-
-        write_json(
-            args.json,
-            {
-                "benchmark": "rbm",
-                "args": vars(args),
-                "environment": env,
-                "gemm_rate": gemm,
-                "cores_busy_at_start": cores_busy,
-                "torch_note": torch_note,
-                "results": results,
-                "goals": goals,
-            },
-        )
+    write_results(
+        args, "rbm", **machine, torch_note=torch_note, results=results, goals=goals
+    )
     return 0
 
 
-def report_size(runs, keys, n_samples, n_visible, H, threads):
-    summary = summarize(runs)
-    base_flops = 2 * n_samples * n_visible * H
-    gemm_flops = 5 * base_flops
-    rows = []
-    for key in keys:
-        label, _, n_gemm = ITEMS[key]
-        s = summary[key]
-        flops = n_gemm * base_flops
-        gflops = rate(flops / 1e9, s["wall"])
-        vs_gemm = paired_ratio(runs, "gemm", key)
-        of_gemm = vs_gemm * flops / gemm_flops if vs_gemm else None
-        s.update(
-            label=label,
-            flops=flops,
-            gflops=gflops,
-            samples_per_s=rate(n_samples, s["wall"]),
-            of_gemm_rate=of_gemm,
-            speedup_vs_sklearn_f32=paired_ratio(runs, "sklearn-f32", key),
-            speedup_vs_sklearn_f64=paired_ratio(runs, "sklearn-f64", key),
-            speedup_vs_torch=paired_ratio(runs, "torch", key),
-            runs=runs[key],
-        )
-        rows.append(
-            [
-                label,
-                fmt_seconds(s),
-                fmt(s["spread"] and 100 * s["spread"], ".0f", "%"),
-                fmt(s["cpu_per_wall"], ".2f"),
-                fmt(s["samples_per_s"], ".0f"),
-                fmt(gflops, ".1f"),
-                fmt(of_gemm and 100 * of_gemm, ".0f", "%"),
-                fmt(s["speedup_vs_sklearn_f32"], ".2f", "x"),
-                fmt(s["speedup_vs_sklearn_f64"], ".2f", "x"),
-                fmt(s["speedup_vs_torch"], ".2f", "x"),
-                fmt(s["peak_mib"], ".0f"),
-                fmt(s["extra_mib"], ".0f"),
-            ]
-        )
-    headers = [
-        f"784->{H}",
-        "s/epoch",
-        "spread",
-        "CPU/wall",
-        "samples/s",
-        "GFLOP/s",
-        "of GEMM",
-        "vs skl32",
-        "vs skl64",
-        "vs torch",
-        "peak MiB",
-        "+MiB",
-    ]
-    print_table(headers, rows, title=f"RBM, 784 -> {H}, one epoch of {n_samples} rows")
-    print(
-        "vs X = X's time / this row's time (above 1: this row is faster), "
-        "median of per-round ratios; spread = (max - min) / median time.\n"
-        "f32/f64 = input dtype. GFLOP/s counts 10*B*V*H per batch, (*) PCD "
-        "12*B*V*H (its extra monitoring product)."
-    )
-    print_noise_notes(
-        summary,
-        threads or blas_threads(),
-        {key: ITEMS[key][0] for key in keys},
-    )
-    return summary
-
-
 def size_goals(runs, H):
-    print()
     prefix = f"784->{H}: "
     goals = speed_goals(
         runs,
