@@ -46,6 +46,9 @@ NUMBERS = {
     "plot_generative_dreams.py": lambda ns: {
         "test_accuracy": float(ns["dbn"].score(ns["X_test"], ns["y_test"]))
     },
+    "plot_grid_search.py": lambda ns: {
+        "layers": [int(ns["n_stored"]), int(ns["n_needed"])]
+    },
     "plot_log_likelihood.py": lambda ns: {
         "rows": {
             name: {k: float(v) for k, v in row.items()}

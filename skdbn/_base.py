@@ -3,9 +3,11 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_memory
 
 from ._backend import backend_of
 from ._rbm import RBM
@@ -76,7 +78,18 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
     batch_size : "auto" or int, default="auto"
         Mini-batch size for pretraining and backpropagation. ``"auto"`` takes
         ``min(100, max(16, n_samples // 50))``: 100 on large data, smaller
-        batches (more updates per epoch) on small data."""
+        batches (more updates per epoch) on small data.
+    memory : str, joblib.Memory or None, default=None
+        Where to keep pretrained layers (a folder, or a ``joblib.Memory``),
+        as ``Pipeline(memory=...)`` keeps fitted transformers. Each greedy
+        layer is stored under what decides it (the training rows, its own
+        settings and seed and those of every layer below, the dtype) and
+        loaded instead of retrained when a fit needs the same layer: the
+        candidates of a grid search that share their lower layers, or
+        differ only in the head or fine-tuning, pretrain them once. The
+        model is the same bit for bit; with ``verbose`` a layer loaded says
+        so. NumPy and sparse input only; ``partial_fit`` streams without
+        it."""
 
 COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
         Precision of the weights and of all computation. Input of either
@@ -278,6 +291,7 @@ PRETRAINING_CONSTRAINTS = {
     "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "memory": [None, str, HasMethods(["cache"])],
     "dtype": [StrOptions(set(DTYPES))],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -403,6 +417,18 @@ class BaseDBN(BaseEstimator):
                 "set early_stopping=True, or leave scoring=None."
             )
 
+    def _memory(self, X):
+        """The ``joblib.Memory`` to keep layers in, or None."""
+        if self.memory is None:
+            return None
+        if not isinstance(X, np.ndarray) and not sp.issparse(X):
+            raise ValueError(
+                "memory keeps pretrained layers for NumPy and sparse input; "
+                f"this fit's input is {type(X).__name__}. Set memory=None, or "
+                "fit on NumPy arrays."
+            )
+        return check_memory(self.memory)
+
     def _check_incremental_solver(self):
         """Refuse ``partial_fit`` of a network that L-BFGS would fine-tune."""
         if self.solver == "lbfgs":
@@ -445,6 +471,7 @@ class BaseDBN(BaseEstimator):
             verbose=self.verbose,
             rows=rows,
             autoencoder=autoencoder,
+            memory=self._memory(X),
         )
         stage.end()
         return layers

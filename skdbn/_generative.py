@@ -263,6 +263,7 @@ class GenerativeDBNClassifier(
         up_down_learning_rate=0.01,
         up_down_gibbs_steps=3,
         warm_start=False,
+        memory=None,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -279,6 +280,7 @@ class GenerativeDBNClassifier(
         self.up_down_learning_rate = up_down_learning_rate
         self.up_down_gibbs_steps = up_down_gibbs_steps
         self.warm_start = warm_start
+        self.memory = memory
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
@@ -380,7 +382,12 @@ class GenerativeDBNClassifier(
         layers = []
         if lower:
             layers = pretrain_greedy(
-                lower, X, stage, dtype=self.dtype, verbose=self.verbose
+                lower,
+                X,
+                stage,
+                dtype=self.dtype,
+                verbose=self.verbose,
+                memory=self._memory(X),
             )
         backend = backend_of(Y)
         self.recognition_coefs_ = [backend.copy(layer["W"].T) for layer in layers]

@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass
 from numbers import Integral
 
+import joblib
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -159,6 +160,7 @@ def pretrain_greedy(
     verbose=0,
     rows=None,
     autoencoder=None,
+    memory=None,
 ):
     """Train each layer on the hidden means of the one below it; the layers.
 
@@ -173,41 +175,41 @@ def pretrain_greedy(
     streamed) each layer is pretrained as an autoencoder instead (see
     :mod:`skdbn._autoencoder`), on the same epochs and batches. Each layer
     reports its epochs to a subtask of ``task`` (the pretraining stage of
-    the estimator's :class:`~skdbn._progress.Task` tree).
+    the estimator's :class:`~skdbn._progress.Task` tree). With ``memory``
+    (a ``joblib.Memory``; not streamed) each whole layer is stored under
+    what decides it (the data, its own plan and those of the layers below)
+    and loaded instead of trained when the same layer is needed again.
     """
     streamed = layers is not None
     layers = list(layers) if streamed else [None] * len(plans)
+    fingerprint = None
+    if memory is not None and not streamed:
+        # What the first layer's data are; each layer's key adds the plans
+        # of its own and of every layer below, nothing above.
+        fingerprint = joblib.hash((X, rows))
+        cached_layer = memory.cache(_trained_layer, ignore=["data", "rows", "task"])
     data = X
     interrupted = False
     for depth, plan in enumerate(plans):
         n_epochs = 1 if streamed else 0 if interrupted else plan.epochs
-        if layers[depth] is None:
-            layers[depth] = new_layer(
-                data,
-                plan.n_hidden,
-                plan.settings,
-                visible=plan.visible,
-                hidden=plan.hidden,
-                dtype=dtype,
-                rng=make_generator(plan.seed, backend_of(data)),
-                rows=rows,
-            )
-        layer = layers[depth]
         layer_task = task.subtask(
             n_subtasks=n_epochs, layer=depth + 1, verbose=max(0, verbose - 1)
         )
-        if autoencoder is not None:
-            train_autoencoder(
-                layer,
-                data,
-                n_epochs,
-                layer_task,
-                batch_size=plan.settings.batch_size,
-                rows=rows,
-                **autoencoder,
-            )
+        from_cache = False
+        if streamed and layers[depth] is not None:
+            layer = layers[depth]
+            _train(layer, data, rows, plan, n_epochs, autoencoder, layer_task)
+        elif fingerprint is not None and not interrupted:
+            key = (fingerprint, tuple(plans[: depth + 1]), dtype, autoencoder)
+            from_cache = cached_layer.check_call_in_cache(key, None, None, None)
+            try:
+                layer = cached_layer(key, data, rows, layer_task)
+            except _CutShort as cut:
+                layer = cut.layer
         else:
-            train_cd(layer, data, n_epochs, plan.settings, layer_task, rows)
+            layer = _new_layer(plan, data, rows, dtype)
+            _train(layer, data, rows, plan, n_epochs, autoencoder, layer_task)
+        layers[depth] = layer
         layer_task.end()
         if not streamed:
             interrupted = interrupted or layer["epochs"] < n_epochs
@@ -220,15 +222,71 @@ def pretrain_greedy(
             curve = layer["curve"]
             error = f"reconstruction error {curve[-1]:.4f}" if curve else "untrained"
             n_hidden, n_visible = layer["W"].shape
+            source = "loaded from the cache" if from_cache else f"{len(curve)} epochs"
             print(
                 f"[pretraining] layer {depth + 1}/{len(plans)} "
-                f"({n_visible}->{n_hidden}), "
-                f"{len(curve)} epochs, {error}"
+                f"({n_visible}->{n_hidden}), {source}, {error}"
             )
         if depth + 1 < len(plans):
             data = hidden_means(layer, data, rows)
             rows = None  # the layers above see the chosen rows only
     return layers
+
+
+class _CutShort(Exception):
+    """A layer whose training was cut short (Ctrl-C): not for the cache."""
+
+    def __init__(self, layer):
+        super().__init__("layer training was cut short")
+        self.layer = layer
+
+
+def _trained_layer(key, data, rows, task):
+    """A new layer of the last plan in ``key``, trained on ``data`` (or its rows).
+
+    ``key`` is ``(data fingerprint, plans of this layer and those below,
+    dtype, autoencoder settings)``: all that decides the layer, and what
+    ``memory`` (a ``joblib.Memory``) stores it under. A layer cut short is
+    raised inside :class:`_CutShort`, so that the cache keeps whole layers
+    only.
+    """
+    _, plans, dtype, autoencoder = key
+    plan = plans[-1]
+    layer = _new_layer(plan, data, rows, dtype)
+    _train(layer, data, rows, plan, plan.epochs, autoencoder, task)
+    if layer["epochs"] < plan.epochs:
+        raise _CutShort(layer)
+    return layer
+
+
+def _new_layer(plan, data, rows, dtype):
+    """An untrained layer of ``plan``, initialised from ``data`` (or its rows)."""
+    return new_layer(
+        data,
+        plan.n_hidden,
+        plan.settings,
+        visible=plan.visible,
+        hidden=plan.hidden,
+        dtype=dtype,
+        rng=make_generator(plan.seed, backend_of(data)),
+        rows=rows,
+    )
+
+
+def _train(layer, data, rows, plan, n_epochs, autoencoder, task):
+    """``n_epochs`` epochs of CD, or of autoencoder pretraining, of ``layer``."""
+    if autoencoder is not None:
+        train_autoencoder(
+            layer,
+            data,
+            n_epochs,
+            task,
+            batch_size=plan.settings.batch_size,
+            rows=rows,
+            **autoencoder,
+        )
+    else:
+        train_cd(layer, data, n_epochs, plan.settings, task, rows)
 
 
 def check_pretrained_layer(layer, plan, data, depth, rows=None):

@@ -105,6 +105,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,
+        memory=None,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -139,6 +140,7 @@ class BaseSupervisedDBN(CallbackSupportMixin, BaseDBN):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.memory = memory
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose

@@ -176,6 +176,7 @@ class DBNTransformer(
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        memory=None,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -204,6 +205,7 @@ class DBNTransformer(
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.memory = memory
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose

@@ -72,6 +72,9 @@ def test_example_numbers(script):
         errors = result["errors"]
         assert errors["DBNTransformer"] == pytest.approx(0.64, abs=0.05)
         assert errors["PCA(8)"] == pytest.approx(1.78, abs=0.01)
+    if script.name == "plot_grid_search.py":
+        # Three layers per fold and the refit's two, of 26 the search used.
+        assert result["layers"] == [11, 26]
     if script.name == "plot_log_likelihood.py":
         # What the example's text says: the proxies and the log-likelihood
         # rank CD-1 and PCD the opposite ways, beyond the AIS error.
