@@ -19,8 +19,6 @@ Example::
 
 import sys
 import warnings
-import zlib
-from pathlib import Path
 
 import numpy as np
 from _common import (
@@ -37,41 +35,38 @@ from _common import (
 )
 from sklearn.exceptions import ConvergenceWarning
 
+from skdbn.datasets import FASHION_MNIST_CLASSES
+
 QUICK = {"n_test": 1000, "pretrain_epochs": 1, "up_down_epochs": 1, "max_iter": 2}
 FULL = {"pretrain_epochs": 10, "up_down_epochs": 20, "max_iter": 40}
 
 
-def write_png(path, image):
-    """Write a grayscale image (2-D array in [0, 1]) as an 8-bit PNG."""
-    pixels = np.clip(np.round(255 * np.asarray(image)), 0, 255).astype(np.uint8)
-    height, width = pixels.shape
-    raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
+def draw_samples(path, images, row_names, *, title, shape=(28, 28)):
+    """Save a grid of ``images`` (one row per name, in order) with row labels."""
+    import matplotlib
 
-    def chunk(kind, data):
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-    header = (
-        width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    images = np.asarray(images)
+    n_rows = len(row_names)
+    n_cols = len(images) // n_rows
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(0.7 * n_cols + 1.4, 0.7 * n_rows + 0.5),
+        squeeze=False,
+        constrained_layout=True,
     )
-    Path(path).write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
-
-
-def tile(images, n_rows, shape=(28, 28), gap=2):
-    """Images (one per row of ``images``) as a grid with ``n_rows`` rows."""
-    n_cols = int(np.ceil(len(images) / n_rows))
-    h, w = shape
-    grid = np.ones((n_rows * (h + gap) + gap, n_cols * (w + gap) + gap))
-    for i, image in enumerate(images):
-        r, c = divmod(i, n_cols)
-        top, left = gap + r * (h + gap), gap + c * (w + gap)
-        grid[top : top + h, left : left + w] = image.reshape(shape)
-    return grid
+    for i, ax in enumerate(axes.flat):
+        ax.imshow(images[i].reshape(shape), cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i % n_cols == 0:
+            ax.set_ylabel(row_names[i // n_cols], rotation=0, ha="right", va="center")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def time_cd_epochs(model, X, y, batch_size, repeats=3):
@@ -211,7 +206,16 @@ def main(argv=None):
     if args.figure:
         classes = np.repeat(model.classes_, 10)
         images, _ = model.sample(len(classes), y=classes, random_state=0)
-        write_png(args.figure, tile(images, n_rows=len(model.classes_)))
+        names = [str(c) for c in model.classes_]
+        if data.name == "Fashion-MNIST":
+            names = [FASHION_MNIST_CLASSES[int(c)] for c in model.classes_]
+        draw_samples(
+            args.figure,
+            images,
+            names,
+            title="GenerativeDBNClassifier: 10 dreams per class (1000 Gibbs "
+            "steps, label clamped)",
+        )
         print(f"10 samples per class (one class per row) written to {args.figure}")
     write_results(args, "generative", **machine, results=results)
     return results
