@@ -272,14 +272,18 @@ def test_bench_generative_tiny(tmp_path):
     assert len(cd) == 2 and all(s > 0 for s in cd)
     ratio = float(table_row(stdout, "up-down (top CD-3)")[1])
     assert ratio == pytest.approx(report["up_down_epoch_seconds"] / sum(cd), abs=0.01)
-    # An 8-bit PNG of 10 rows of 10 images of 28 x 28 with 2-pixel gaps.
+    # A PNG of 10 labelled rows of 10 images: the figure draw_samples makes
+    # (0.7 inch per image plus the labels' and the title's margins, at 80 dpi).
     data = figure.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = (
         int.from_bytes(data[16:20], "big"),
         int.from_bytes(data[20:24], "big"),
     )
-    assert (width, height) == (10 * 30 + 2, 10 * 30 + 2)
+    assert (width, height) == (
+        round((0.7 * 10 + 1.4) * 80),
+        round((0.7 * 10 + 0.5) * 80),
+    )
 
 
 def test_bench_curves_tiny(tmp_path):
