@@ -22,6 +22,10 @@ from ._show_versions import show_versions
 from ._supervised import DBNClassifier, DBNRegressor
 from ._transformer import DBNTransformer
 from ._validation import TrainingDivergedError
+from .onnx import _register_when_skl2onnx_loads
+
+# skl2onnx.to_onnx converts skdbn models once skl2onnx is imported (skdbn.onnx).
+_register_when_skl2onnx_loads()
 
 __all__ = [
     "RBM",

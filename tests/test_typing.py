@@ -11,6 +11,7 @@ import skdbn
 import skdbn.datasets
 import skdbn.inspection
 import skdbn.likelihood
+import skdbn.onnx
 
 ROOT = Path(skdbn.__file__).parent
 
@@ -18,7 +19,13 @@ ROOT = Path(skdbn.__file__).parent
 def _public_callables():
     """Every public function and public method skdbn defines itself."""
     found = []
-    for module in (skdbn, skdbn.inspection, skdbn.datasets, skdbn.likelihood):
+    for module in (
+        skdbn,
+        skdbn.inspection,
+        skdbn.datasets,
+        skdbn.likelihood,
+        skdbn.onnx,
+    ):
         for name in module.__all__:
             obj = getattr(module, name)
             if not inspect.isclass(obj):
