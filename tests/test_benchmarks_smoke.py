@@ -326,3 +326,20 @@ def test_bench_busy_quick():
     assert goal, stdout
     dbn, mlp = float(goal.group(2)), float(goal.group(3))
     assert (goal.group(1) == "met") == (dbn <= 2.0 and dbn <= mlp)
+
+
+def test_bench_onnx_tiny(tmp_path):
+    pytest.importorskip("skl2onnx", reason="the onnx extra is not installed")
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    stdout = run_script(
+        "bench_onnx.py",
+        "--quick",
+        *("--n-samples", "600", "--n-rows", "200", "--calls", "5"),
+        *("--hidden", "16", "8"),
+        json_path=tmp_path / "onnx.json",
+    )
+    results = json.loads((tmp_path / "onnx.json").read_text())["results"]
+    for what in ("1 row", "200 rows"):
+        own, ort = (float(x) for x in table_row(stdout, what)[:2])
+        assert own == pytest.approx(1e3 * results[f"{what}: skdbn"], abs=1e-3)
+        assert ort == pytest.approx(1e3 * results[f"{what}: onnxruntime"], abs=1e-3)
