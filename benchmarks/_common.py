@@ -494,6 +494,9 @@ def limit_threads(threads):
     """Context manager limiting the BLAS threads (no-op for None)."""
     if threads is None:
         return nullcontext()
+    # threadpoolctl limits the libraries loaded now: load scipy's OpenBLAS
+    # (skdbn's training BLAS) beside numpy's first, or it keeps its threads.
+    import scipy.linalg.blas  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=threads, user_api="blas")

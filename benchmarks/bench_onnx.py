@@ -48,6 +48,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    with limit_threads(args.threads):
+        return run(args)
+
+
+def run(args):
+    """The benchmark, under the thread limit of ``args``."""
     try:
         import onnxruntime
         from skl2onnx import to_onnx
@@ -57,7 +63,6 @@ def main(argv=None):
         ) from None
     from skdbn import DBNClassifier
 
-    limit_threads(args.threads)
     machine = report_machine([], args.threads)
     data = load_data(args.data_dir, args.n_samples, 0, digits_if_missing=args.quick)
     print_data(

@@ -11,7 +11,8 @@ With ``memory`` (a folder) each pretrained layer is kept, and a candidate
 that needs a layer another candidate already trained loads it instead:
 ``(128,)`` and ``(128, 64)`` share their first layer, and the ``dropout``
 values, which only fine-tuning sees, share the whole stack. The results are
-those of the search without ``memory``, bit for bit.
+those of the search without ``memory`` (bit for bit on a fixed number of
+BLAS threads).
 """
 
 import tempfile

@@ -87,8 +87,8 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         loaded instead of retrained when a fit needs the same layer: the
         candidates of a grid search that share their lower layers, or
         differ only in the head or fine-tuning, pretrain them once. The
-        model is the same bit for bit; with ``verbose`` a layer loaded says
-        so. NumPy and sparse input only; ``partial_fit`` streams without
+        model is the same as without it (bit for bit on a fixed number of
+        BLAS threads); with ``verbose`` a layer loaded says so. NumPy and sparse input only; ``partial_fit`` streams without
         it."""
 
 COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"

@@ -343,3 +343,35 @@ def test_bench_onnx_tiny(tmp_path):
         own, ort = (float(x) for x in table_row(stdout, what)[:2])
         assert own == pytest.approx(1e3 * results[f"{what}: skdbn"], abs=1e-3)
         assert ort == pytest.approx(1e3 * results[f"{what}: onnxruntime"], abs=1e-3)
+
+
+def test_bench_likelihood_tiny(tmp_path):
+    stdout = run_script(
+        "bench_likelihood.py",
+        "--quick",
+        *("--n-samples", "300", "--n-test", "100", "--hidden", "8"),
+        *("--chains", "10", "--temperatures", "50"),
+        json_path=tmp_path / "likelihood.json",
+    )
+    results = json.loads((tmp_path / "likelihood.json").read_text())["results"]
+    assert set(results) == {"CD-1", "CD-10", "PCD"}
+    for name, result in results.items():
+        row = table_row(stdout, name)
+        assert float(row[1]) == pytest.approx(result["test_ll"], abs=0.01)
+        assert result["test_ll"] < 0 and result["ais_seconds"] > 0
+
+
+def test_bench_memory_tiny(tmp_path):
+    stdout = run_script(
+        "bench_memory.py",
+        "--quick",
+        *("--n-samples", "300", "--epochs", "1", "--sizes", "8", "8,8"),
+        json_path=tmp_path / "memory.json",
+    )
+    results = json.loads((tmp_path / "memory.json").read_text())["results"]
+    sizes = results["sizes x dropout"]
+    # Three folds: (8,) and (8, 8) with two dropouts each, 3 * (2 + 4) layers
+    # without memory; with it one first and one second layer per fold.
+    assert (sizes["layers_without"], sizes["layers_with"]) == (18, 6)
+    assert all(result["identical_scores"] for result in results.values())
+    assert table_row(stdout, "sizes x dropout")[-1] == "yes"
