@@ -88,8 +88,8 @@ PRETRAINING_PARAMS_DOC = """hidden_layer_sizes : array-like of int, default=(256
         candidates of a grid search that share their lower layers, or
         differ only in the head or fine-tuning, pretrain them once. The
         model is the same as without it (bit for bit on a fixed number of
-        BLAS threads); with ``verbose`` a layer loaded says so. NumPy and sparse input only; ``partial_fit`` streams without
-        it."""
+        BLAS threads); with ``verbose`` a layer loaded says so. NumPy and
+        sparse input only; ``partial_fit`` streams without it."""
 
 COMMON_PARAMS_DOC = """dtype : {"float32", "float64"}, default="float32"
         Precision of the weights and of all computation. Input of either
