@@ -171,11 +171,14 @@ def report(medians, fits, loads):
 
     def slowdown(name):
         return ratio(
-            medians[("1 busy core", name, None)], medians[("idle", name, None)]
+            medians.get(("1 busy core", name, None)), medians.get(("idle", name, None))
         )
 
     if ("1 busy core", dbn, None) in medians:
         dbn_slowdown, mlp_slowdown = slowdown(dbn), slowdown(mlp)
+        if dbn_slowdown is None or mlp_slowdown is None:
+            print("\ngoal not measured: a fit failed or a load was left out")
+            return
         ok = dbn_slowdown <= 2.0 and dbn_slowdown <= mlp_slowdown
         print(
             f"\ngoal {'met' if ok else 'NOT met'}: beside 1 busy core the DBN "

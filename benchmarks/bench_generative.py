@@ -194,7 +194,7 @@ def main(argv=None):
         ["epoch", "seconds", "ratio"],
         [
             *[[f"CD-1, RBM {i + 1}", f"{s:.2f}", ""] for i, s in enumerate(cd_epochs)],
-            ["CD-1, all three RBMs", f"{sum(cd_epochs):.2f}", "1.00"],
+            [f"CD-1, all {len(cd_epochs)} RBMs", f"{sum(cd_epochs):.2f}", "1.00"],
             [
                 f"up-down (top CD-{model.up_down_gibbs_steps})",
                 f"{up_down_epoch:.2f}",
