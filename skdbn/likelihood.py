@@ -46,8 +46,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend import backend_of
 from ._rbm import RBM
+from ._threads import limited, prediction_threads
 from ._typing import Array, MatrixLike, RandomStateLike
-from ._units import get_unit
+from ._units import activate_affine, get_unit
 from ._utils import as_dtype, make_generator, to_host
 from ._validation import validate_visible_data
 
@@ -122,6 +123,24 @@ def _rbm_params(rbm):
     )
 
 
+def _affine(A, W, b, *, trans_b=False):
+    """``A @ op(W) + b`` through the training BLAS, as every product of skdbn.
+
+    (NumPy's ``@`` would run NumPy's own BLAS copy, whose threads compete
+    with the training BLAS's: see :mod:`skdbn._threads`.) Its threads follow
+    the prediction policy, which measures nothing, so that an estimate with
+    a given ``random_state`` repeats bit for bit.
+    """
+    rows = A.shape[0]
+    with limited(prediction_threads(rows, [W])):
+        return activate_affine(A, W, b, "gaussian", trans_b=trans_b)
+
+
+def _row_dot(A, v, xp):
+    """``A @ v`` for a vector ``v``, elementwise (no second BLAS)."""
+    return xp.sum(A * v, axis=1)
+
+
 def _logsumexp(x, xp):
     top = xp.max(x)
     return float(top) + math.log(float(xp.sum(xp.exp(x - top))))
@@ -191,11 +210,13 @@ def exact_log_partition(rbm: RBM) -> LogPartition:
         )
         if side == "hidden":
             # sum_v exp(-E(v, h)) in closed form for each hidden state h.
-            pre = states @ W  # (states, n_visible): W.T h
-            log_terms = states @ b_h + _log_visible_integral(pre, b_v, visible, xp)
+            pre = _affine(states, W, xp.zeros_like(b_v))  # (states, n_visible): W.T h
+            log_terms = _row_dot(states, b_h, xp) + _log_visible_integral(
+                pre, b_v, visible, xp
+            )
         else:
             # exp(-F(v)) of each visible state.
-            pre = states @ W.T + b_h
+            pre = _affine(states, W, b_h, trans_b=True)
             log_terms = -(
                 hidden.free_energy_term(pre) + visible.visible_energy(states, b_v)
             )
@@ -219,7 +240,11 @@ def _log_visible_integral(a, b_v, visible, xp):
     if visible.binary:
         return xp.sum(backend_of(a).softplus(a + b_v), axis=1)
     n = a.shape[1]
-    return 0.5 * n * math.log(2 * math.pi) + a @ b_v + 0.5 * xp.sum(a * a, axis=1)
+    return (
+        0.5 * n * math.log(2 * math.pi)
+        + _row_dot(a, b_v, xp)
+        + 0.5 * xp.sum(a * a, axis=1)
+    )
 
 
 def ais_log_partition(
@@ -311,13 +336,13 @@ def ais_log_partition(
         # f_beta(v) = exp(((1 - beta) b_base + beta b_v) . v) prod_j
         # (1 + exp(beta pre_j)) (times exp(-||v||**2 / 2) for Gaussian
         # units, which cancels here); then one Gibbs sweep at beta.
-        pre = v @ W.T + b_h
-        log_w += (beta - previous) * (v @ (b_v - b_base))
+        pre = _affine(v, W, b_h, trans_b=True)
+        log_w += (beta - previous) * _row_dot(v, b_v - b_base, xp)
         log_w += xp.sum(
             backend.softplus(beta * pre) - backend.softplus(previous * pre), axis=1
         )
         h = bern.sample(beta * pre, rng)
-        v = visible.sample((1 - beta) * b_base + beta * (h @ W + b_v), rng)
+        v = visible.sample((1 - beta) * b_base + beta * _affine(h, W, b_v), rng)
     # log Z of the base model, and of skdbn's free energy at beta = 1 (for
     # Gaussian visible units log_f leaves out ||b||**2 / 2).
     log_z_base = n_hidden * math.log(2.0) + _base_log_z(b_base, visible, xp)
@@ -405,7 +430,8 @@ def log_likelihood(
     W, b_h, b_v, visible, hidden = _rbm_params(rbm)
     X = validate_visible_data(rbm, X, reset=False, fitting=False, method="score")
     V = as_dtype(X.toarray() if hasattr(X, "toarray") else X, W.dtype)
-    energy = hidden.free_energy_term(V @ W.T + b_h) + visible.visible_energy(V, b_v)
+    energy = hidden.free_energy_term(_affine(V, W, b_h, trans_b=True))
+    energy += visible.visible_energy(V, b_v)
     return -energy - float(log_z)
 
 
@@ -506,7 +532,8 @@ def dbn_lower_bound(
     W, b_h, b_v, visible, hidden = params[-1]
     if len(rbms) == 1:
         per_row = -(
-            hidden.free_energy_term(V @ W.T + b_h) + visible.visible_energy(V, b_v)
+            hidden.free_energy_term(_affine(V, W, b_h, trans_b=True))
+            + visible.visible_energy(V, b_v)
         )
         per_row = per_row - top_log_partition.log_z
         return LowerBound(
@@ -518,15 +545,15 @@ def dbn_lower_bound(
     for _ in range(int(n_samples)):
         below, value = V, backend.zeros((V.shape[0],), V.dtype)
         for W, b_h, b_v, visible, _hidden in params[:-1]:
-            pre = below @ W.T + b_h
+            pre = _affine(below, W, b_h, trans_b=True)
             h = bern.sample(pre, rng)
             # - log Q(h | below): log sigmoid(pre) = -softplus(-pre).
             value += xp.sum(h * backend.softplus(-pre), axis=1)
             value += xp.sum((1 - h) * backend.softplus(pre), axis=1)
-            value += _log_conditional(below, h @ W + b_v, visible, backend)
+            value += _log_conditional(below, _affine(h, W, b_v), visible, backend)
             below = h
         W, b_h, b_v, visible, hidden = params[-1]
-        value -= hidden.free_energy_term(below @ W.T + b_h)
+        value -= hidden.free_energy_term(_affine(below, W, b_h, trans_b=True))
         value -= visible.visible_energy(below, b_v)
         total += value
         squares += value * value

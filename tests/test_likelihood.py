@@ -207,3 +207,29 @@ def test_dbn_bound_estimates_a_large_top_rbm_by_ais(binary_digits):
     relu = DBNTransformer((8, 4), hidden_unit="relu", pretrain_epochs=1)
     with pytest.raises(ValueError, match="Bernoulli hidden units"):
         dbn_lower_bound(relu.fit(binary_digits), binary_digits[:5])
+
+
+def test_estimates_run_in_the_models_namespace(binary_digits, monkeypatch):
+    # The enumeration, AIS and the log-likelihood compute with the model's
+    # arrays (here array-api-strict's), against the brute force on its weights.
+    xps = pytest.importorskip("array_api_strict")
+    from sklearn import config_context
+
+    from skdbn._utils import to_host
+
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    X = xps.asarray(binary_digits[:, 20:26])
+    with config_context(array_api_dispatch=True):
+        rbm = RBM(4, n_iter=5, batch_size=10, random_state=0).fit(X)
+        exact = exact_log_partition(rbm)
+        ais = ais_log_partition(rbm, X, n_chains=50, n_temperatures=300, random_state=0)
+        log_p = log_likelihood(rbm, X[:3, ...], exact)
+    W, b_h, b_v = (np.asarray(to_host(p), dtype=np.float64) for p in rbm._params())
+    terms = [
+        np.array(v) @ b_v + np.array(h) @ b_h + np.array(h) @ W @ np.array(v)
+        for v in itertools.product([0.0, 1.0], repeat=6)
+        for h in itertools.product([0.0, 1.0], repeat=4)
+    ]
+    assert exact.log_z == pytest.approx(logsumexp(terms), abs=1e-9)
+    assert ais.interval[0] <= exact.log_z <= ais.interval[1]
+    assert type(log_p) is type(X)
