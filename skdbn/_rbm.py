@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
@@ -52,6 +53,14 @@ from ._validation import (
     check_same_backend,
     check_sampling_params,
     validate_visible_data,
+)
+
+# The parameters that say how the layer trains: the fields of CDSettings
+# (all but the name its messages use for the learning rate).
+TRAINING_SETTINGS = tuple(
+    field.name
+    for field in dataclasses.fields(CDSettings)
+    if field.name != "learning_rate_param"
 )
 
 
@@ -579,17 +588,9 @@ class RBM(
             n_components=W.shape[0],
             visible_unit=getattr(visible, "features", visible).name,
             hidden_unit=layer["hidden"],
-            learning_rate=settings.learning_rate,
-            batch_size=settings.batch_size,
             n_iter=layer["epochs"],
-            n_gibbs_steps=settings.n_gibbs_steps,
-            persistent=settings.persistent,
-            momentum=settings.momentum,
-            initial_momentum=settings.initial_momentum,
-            weight_decay=settings.weight_decay,
-            sparsity_target=settings.sparsity_target,
-            sparsity_cost=settings.sparsity_cost,
             dtype=dtype_name(W.dtype),
+            **{name: getattr(settings, name) for name in TRAINING_SETTINGS},
         )
         rbm._layer = layer
         rbm.n_features_in_ = W.shape[1]
@@ -597,17 +598,7 @@ class RBM(
 
     def _settings(self):
         """How the layer trains, from the current parameters."""
-        return CDSettings(
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-            n_gibbs_steps=self.n_gibbs_steps,
-            persistent=self.persistent,
-            momentum=self.momentum,
-            initial_momentum=self.initial_momentum,
-            weight_decay=self.weight_decay,
-            sparsity_target=self.sparsity_target,
-            sparsity_cost=self.sparsity_cost,
-        )
+        return CDSettings(**{name: getattr(self, name) for name in TRAINING_SETTINGS})
 
     @property
     def _n_features_out(self):
