@@ -16,8 +16,8 @@ result without Python or pickle:
   the top RBM's posterior over labels given the recognition pass.
 
 The converters register with skl2onnx as soon as both packages are
-imported, in either order: ``import skdbn`` arranges for it (it imports
-neither skl2onnx nor this module until skl2onnx is imported), and
+imported, in either order: ``import skdbn`` arranges for it without
+importing skl2onnx (whose import costs about a second) before you do, and
 :func:`register_converters` does it at once. The graph computes in the
 model's dtype: convert a float64 model with float64 input (``X[:1]``).
 """
@@ -138,7 +138,7 @@ class _Graph:
         values = np.asarray(values, dtype=dtype or self.dtype)
         name = self.name(hint)
         self.container.add_initializer(
-            name, proto or self.proto, list(values.shape), values.ravel().tolist()
+            name, proto or self.proto, list(values.shape), values.ravel()
         )
         return name
 
@@ -266,17 +266,11 @@ def _convert_classifier(scope, operator, container):
         return
     index = graph.node("ArgMax", [probabilities], "argmax", axis=1, keepdims=0)
     classes = np.asarray(model.classes_)
-    if np.issubdtype(classes.dtype, np.floating) and not np.all(
-        classes == np.round(classes)
-    ):
-        raise ValueError(
-            "ONNX labels are integers or strings; this model's classes are "
-            f"fractional numbers ({classes[:3]!r}...). Fit it on integer or "
-            "string labels to export it."
-        )
-    if np.issubdtype(classes.dtype, np.number) or classes.dtype == np.bool_:
-        from skl2onnx.proto import onnx_proto
+    # (scikit-learn's classifiers refuse fractional labels at fit: numeric
+    # classes are whole numbers, exported as int64 as skl2onnx does.)
+    from skl2onnx.proto import onnx_proto
 
+    if np.issubdtype(classes.dtype, np.number) or classes.dtype == np.bool_:
         table = graph.constant(
             classes.astype(np.int64),
             "classes",
@@ -285,8 +279,6 @@ def _convert_classifier(scope, operator, container):
         )
         graph.node("Gather", [table, index], output=label_out, axis=0)
     else:
-        from skl2onnx.proto import onnx_proto
-
         name = graph.name("classes")
         container.add_initializer(
             name,

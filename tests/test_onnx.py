@@ -156,6 +156,18 @@ def test_converters_register_whichever_is_imported_first(first):
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_importing_skdbn_leaves_skl2onnx_unimported():
+    code = "import sys, skdbn; assert 'skl2onnx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_float_labels_export_as_whole_numbers(digits):
+    X, y = digits
+    model = DBNClassifier((8,), **QUICK).fit(X, y * 1.0)
+    label, _ = _run(model, X.astype(np.float32), zipmap=False)
+    np.testing.assert_array_equal(label, model.predict(X))
+
+
 def test_export_without_skl2onnx_names_the_extra(monkeypatch):
     import skdbn.onnx
 
