@@ -169,3 +169,34 @@ def test_memory_refuses_what_it_cannot_keep(digits, tmp_path):
     pytest.importorskip("array_api_strict")
     with pytest.raises(ValueError, match="memory=None"):
         DBNClassifier((8,), memory=str(tmp_path))._memory(object())
+
+
+def test_a_layer_cut_short_is_not_stored(digits, tmp_path, monkeypatch):
+    X, y = digits
+    from skdbn import _rbm_numerics
+
+    step, calls = _rbm_numerics.cd_step, []
+
+    def interrupted_in_the_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 25:  # 20 batches an epoch
+            raise KeyboardInterrupt
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(_rbm_numerics, "cd_step", interrupted_in_the_second_epoch)
+    with pytest.warns(UserWarning, match="nterrupt"):
+        cut = DBNClassifier((16, 8), memory=str(tmp_path), **QUICK).fit(X, y)
+    assert [len(c) for c in cut.pretraining_curves_] == [1, 0]
+    assert list(tmp_path.rglob("output.pkl")) == []
+    monkeypatch.setattr(_rbm_numerics, "cd_step", step)
+    whole = DBNClassifier((16, 8), memory=str(tmp_path), **QUICK).fit(X, y)
+    assert [len(c) for c in whole.pretraining_curves_] == [3, 3]
+    assert len(list(tmp_path.rglob("output.pkl"))) == 2
+
+
+def test_a_random_seed_never_loads_a_layer(digits, tmp_path, trained_layers):
+    X, y = digits
+    params = {**QUICK, "random_state": None}
+    for _ in range(2):
+        DBNClassifier((16,), memory=str(tmp_path), **params).fit(X, y)
+    assert len(trained_layers) == 2
