@@ -35,7 +35,7 @@ from ._layer import (
 from ._network import Network, predict
 from ._progress import CallbackSupportMixin, Task, with_callbacks
 from ._typing import Array, ArrayLike, MatrixLike, RandomStateLike
-from ._units import HIDDEN_UNITS, VISIBLE_UNITS, get_unit
+from ._units import HIDDEN_UNITS, VISIBLE_UNITS, affine, get_unit
 from ._utils import (
     AtomicFitTransformMixin,
     as_dtype,
@@ -474,7 +474,7 @@ class RBM(
             v = rbm_math.gibbs_chain(
                 start, W, b_h, b_v, *self._units(), n_gibbs_steps - 1, rng
             )
-            h = hidden.sample(v @ W.T + b_h, rng)
+            h = hidden.sample(affine(v, W, b_h, trans_b=True), rng)
             means = rbm_math.visible_means(h, W, b_v, visible)
         return check_finite_samples(means)
 

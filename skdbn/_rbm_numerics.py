@@ -10,7 +10,7 @@ backend can replace this module without touching the estimators.
 import scipy.sparse as sp
 
 from ._backend import NUMPY, backend_of
-from ._units import activate_affine, get_unit, softplus
+from ._units import activate_affine, affine, get_unit, softplus
 
 
 def hidden_means(X, W, b_h, hidden_unit, out=None):
@@ -31,8 +31,7 @@ def free_energy(V, W, b_h, b_v, visible_unit, hidden_unit):
     """
     if sp.issparse(V):
         V = V.toarray()
-    pre = V @ W.T
-    pre += b_h
+    pre = affine(V, W, b_h, trans_b=True)
     energy = get_unit(hidden_unit).free_energy_term(pre)
     energy += get_unit(visible_unit).visible_energy(V, b_v)
     return energy
@@ -58,7 +57,7 @@ def pseudo_log_likelihood(V, W, b_h, b_v, hidden_unit, chunk_elements=2**22):
     result = backend.empty((n_samples,), V.dtype)
     for start in range(0, n_samples, rows_per_chunk):
         v = V[start : min(start + rows_per_chunk, n_samples), ...]
-        pre = v @ W.T + b_h  # (n, H)
+        pre = affine(v, W, b_h, trans_b=True)  # (n, H)
         flip = 1 - 2 * v  # +1 where a 0 turns into 1, -1 otherwise
         # Pre-activations after flipping each bit: (n, V, H).
         flipped_pre = pre[:, None, :] + flip[:, :, None] * W.T[None, :, :]
@@ -313,16 +312,8 @@ def gibbs_chain(v, W, b_h, b_v, visible_unit, hidden_unit, n_steps, rng):
     h = backend.empty((v.shape[0], W.shape[0]), W.dtype)
     pre_h, pre_v = backend.empty(h.shape, W.dtype), backend.empty(v.shape, W.dtype)
     for _ in range(n_steps):
-        _affine(v, W, b_h, hidden, pre_h, trans_b=True)
+        affine(v, W, b_h, trans_b=True, scale=hidden.input_scale, out=pre_h)
         hidden.activate_and_sample_scaled(pre_h, rng, h)
-        _affine(h, W, b_v, visible, pre_v)
+        affine(h, W, b_v, scale=visible.input_scale, out=pre_v)
         visible.activate_and_sample_scaled(pre_v, rng, v)
     return v
-
-
-def _affine(A, W, b, unit, out, trans_b=False):
-    """``unit.input_scale * (A @ op(W) + b)`` into ``out``."""
-    backend = backend_of(W)
-    backend.fill_scaled(out, b, unit.input_scale)
-    backend.gemm(A, W, out, alpha=unit.input_scale, beta=1.0, trans_b=trans_b)
-    return out

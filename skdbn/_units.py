@@ -134,7 +134,7 @@ class Unit:
         terms = self.loss_terms(output, Y)
         if weights is None:
             return float(xp.sum(terms)) / output.shape[0]
-        return float(weights @ xp.sum(terms, axis=1)) / float(xp.sum(weights))
+        return float(xp.sum(weights * xp.sum(terms, axis=1))) / float(xp.sum(weights))
 
     def loss_terms(self, output, Y):
         """This output layer's loss of each output of each row."""
@@ -203,7 +203,7 @@ class BernoulliUnit(Unit):
         return -(Y * xp.log(p) + (1 - Y) * xp.log1p(-p))
 
     def visible_energy(self, V, b_v):
-        return -(V @ b_v)
+        return -row_dot(V, b_v)
 
     def initial_visible_bias(self, column_means):
         # Hinton's practical guide §8: log(p / (1 - p)) of the data.
@@ -355,7 +355,7 @@ class SoftmaxUnit(Unit):
         return out
 
     def visible_energy(self, V, b_v):
-        return -(V @ b_v)
+        return -row_dot(V, b_v)
 
     def initial_visible_bias(self, column_means):
         # log of each label's frequency: the softmax of the biases alone.
@@ -515,26 +515,47 @@ def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype, backend=NUMPY):
     return backend.random_uniform(rng, -bound, bound, shape, dtype)
 
 
+def affine(A, W, b=None, *, trans_b=False, scale=1.0, out=None):
+    """``scale * (A @ op(W) + b)``, dense or CSR ``A`` (``b`` None: no bias).
+
+    ``op(W)`` is ``W.T`` when ``trans_b``. The result goes into ``out`` when
+    given. Every product of skdbn goes through here or the backend's
+    ``gemm``: dense products run on the training BLAS (:mod:`skdbn._blas`),
+    never NumPy's ``@``, whose BLAS is another library with its own thread
+    pool (see :mod:`skdbn._threads`). BLAS with ``beta=0`` first zeroes its
+    output, so the product starts from the biases with ``beta=1`` instead,
+    which saves that pass and the bias addition's; ``alpha`` applies
+    ``scale``.
+    """
+    backend = backend_of(W)
+    if out is None:
+        n_out = W.shape[0] if trans_b else W.shape[1]
+        out = backend.empty((A.shape[0], n_out), W.dtype)
+    if sp.issparse(A):
+        out[...] = A @ (W.T if trans_b else W)
+        if b is not None:
+            out += b
+        if scale != 1:
+            out *= scale
+        return out
+    if b is None:
+        return backend.gemm(A, W, out, alpha=scale, trans_b=trans_b)
+    backend.fill_scaled(out, b, scale)
+    return backend.gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
+
+
+def row_dot(V, b):
+    """``V @ b`` for a vector ``b``: each row's dot product, on the training BLAS."""
+    return affine(V, b[None, :], trans_b=True)[:, 0]
+
+
 def activate_affine(A, W, b, unit, *, trans_b=False, out=None):
     """``unit``'s activation of ``A @ op(W) + b``, dense or CSR ``A``.
 
-    ``op(W)`` is ``W.T`` when ``trans_b``. The result goes into ``out`` when
-    given. Dense products go through the training BLAS (:mod:`skdbn._blas`).
-    BLAS with ``beta=0`` first zeroes its output, so the product starts from
-    the biases with ``beta=1`` instead, which saves that pass and the bias
-    addition's; its ``alpha`` applies the unit's ``input_scale``.
+    ``op(W)`` is ``W.T`` when ``trans_b``; the result goes into ``out`` when
+    given. The product is :func:`affine`'s, scaled by the unit's
+    ``input_scale``.
     """
     unit = get_unit(unit)
-    if out is None:
-        n_out = W.shape[0] if trans_b else W.shape[1]
-        out = backend_of(W).empty((A.shape[0], n_out), W.dtype)
-    scale = unit.input_scale
-    if sp.issparse(A):
-        out[...] = A @ (W.T if trans_b else W)
-        out += b
-        out *= scale
-    else:
-        backend = backend_of(W)
-        backend.fill_scaled(out, b, scale)
-        backend.gemm(A, W, out, alpha=scale, beta=1.0, trans_b=trans_b)
+    out = affine(A, W, b, trans_b=trans_b, scale=unit.input_scale, out=out)
     return unit.activate_scaled(out)

@@ -25,7 +25,7 @@ namespace the backend supports (:mod:`skdbn._backend`), on its device.
 from . import _rbm_numerics as rbm_math
 from ._backend import backend_of
 from ._network import Network, predict
-from ._units import activate_affine, get_unit, uniform
+from ._units import activate_affine, affine, get_unit, uniform
 
 
 def recognition_network(recognition, units):
@@ -72,14 +72,6 @@ def _sample_states(pre, unit, rng):
     out = backend_of(pre).empty(pre.shape, pre.dtype)
     unit.activate_and_sample_scaled(pre, rng, out)
     return out
-
-
-def _affine(A, W, b, trans_b=False):
-    """``A @ op(W) + b``, by the backend's product (one BLAS on the host)."""
-    backend = backend_of(W)
-    out = backend.empty((A.shape[0], W.shape[0] if trans_b else W.shape[1]), W.dtype)
-    out[...] = b
-    return backend.gemm(A, W, out, beta=1.0, trans_b=trans_b)
 
 
 def _delta_rule(W, b, inputs, targets, predictions, step):
@@ -150,7 +142,7 @@ def up_down_step(
     n_lower = len(recognition)
     wake = [V]
     for i, (W, b) in enumerate(recognition):
-        wake.append(_sample_states(_affine(wake[-1], W, b), units[i + 1], rng))
+        wake.append(_sample_states(affine(wake[-1], W, b), units[i + 1], rng))
 
     k = top.n_labels
     batch = top.workspace.batch(n_rows)
@@ -180,7 +172,7 @@ def up_down_step(
     ]
     for i in reversed(range(n_lower)):
         W, b = generative[i]
-        pre = _affine(sleep[i + 1], W, b)
+        pre = affine(sleep[i + 1], W, b)
         if i == 0:
             sleep[0] = get_unit(units[0]).activate(pre)  # the data's means
         else:
@@ -301,8 +293,8 @@ def dream(
     biases += b_v[None, k:]
     visible[:, k:] = _sample_states(biases, joined.features, rng)
     for _ in range(n_gibbs_steps):
-        h = _sample_states(_affine(visible, W, b_h, trans_b=True), hidden, rng)
-        means = _affine(h, W, b_v)  # the sampler leaves the means here
+        h = _sample_states(affine(visible, W, b_h, trans_b=True), hidden, rng)
+        means = affine(h, W, b_v)  # the sampler leaves the means here
         if clamp_labels:
             visible[:, k:] = _sample_states(means[:, k:], joined.features, rng)
         else:
@@ -312,7 +304,7 @@ def dream(
     states = visible[:, k:]
     for i in reversed(range(len(generative))):
         W_g, b_g = generative[i]
-        pre = _affine(states, W_g, b_g)
+        pre = affine(states, W_g, b_g)
         states = (
             get_unit(units[0]).activate(pre)
             if i == 0

@@ -48,7 +48,7 @@ from ._backend import backend_of
 from ._rbm import RBM
 from ._threads import limited, prediction_threads
 from ._typing import Array, MatrixLike, RandomStateLike
-from ._units import activate_affine, get_unit
+from ._units import affine, get_unit, row_dot
 from ._utils import as_dtype, make_generator, to_host
 from ._validation import validate_visible_data
 
@@ -124,21 +124,13 @@ def _rbm_params(rbm):
 
 
 def _affine(A, W, b, *, trans_b=False):
-    """``A @ op(W) + b`` through the training BLAS, as every product of skdbn.
-
-    (NumPy's ``@`` would run NumPy's own BLAS copy, whose threads compete
-    with the training BLAS's: see :mod:`skdbn._threads`.) Its threads follow
+    """``A @ op(W) + b`` (:func:`skdbn._units.affine`). Its threads follow
     the prediction policy, which measures nothing, so that an estimate with
     a given ``random_state`` repeats bit for bit.
     """
     rows = A.shape[0]
     with limited(prediction_threads(rows, [W])):
-        return activate_affine(A, W, b, "gaussian", trans_b=trans_b)
-
-
-def _row_dot(A, v, xp):
-    """``A @ v`` for a vector ``v``, elementwise (no second BLAS)."""
-    return xp.sum(A * v, axis=1)
+        return affine(A, W, b, trans_b=trans_b)
 
 
 def _logsumexp(x, xp):
@@ -210,8 +202,8 @@ def exact_log_partition(rbm: RBM) -> LogPartition:
         )
         if side == "hidden":
             # sum_v exp(-E(v, h)) in closed form for each hidden state h.
-            pre = _affine(states, W, xp.zeros_like(b_v))  # (states, n_visible): W.T h
-            log_terms = _row_dot(states, b_h, xp) + _log_visible_integral(
+            pre = _affine(states, W, None)  # (states, n_visible): W.T h
+            log_terms = row_dot(states, b_h) + _log_visible_integral(
                 pre, b_v, visible, xp
             )
         else:
@@ -241,9 +233,7 @@ def _log_visible_integral(a, b_v, visible, xp):
         return xp.sum(backend_of(a).softplus(a + b_v), axis=1)
     n = a.shape[1]
     return (
-        0.5 * n * math.log(2 * math.pi)
-        + _row_dot(a, b_v, xp)
-        + 0.5 * xp.sum(a * a, axis=1)
+        0.5 * n * math.log(2 * math.pi) + row_dot(a, b_v) + 0.5 * xp.sum(a * a, axis=1)
     )
 
 
@@ -337,7 +327,7 @@ def ais_log_partition(
         # (1 + exp(beta pre_j)) (times exp(-||v||**2 / 2) for Gaussian
         # units, which cancels here); then one Gibbs sweep at beta.
         pre = _affine(v, W, b_h, trans_b=True)
-        log_w += (beta - previous) * _row_dot(v, b_v - b_base, xp)
+        log_w += (beta - previous) * row_dot(v, b_v - b_base)
         log_w += xp.sum(
             backend.softplus(beta * pre) - backend.softplus(previous * pre), axis=1
         )

@@ -4,6 +4,11 @@ The session runs BLAS on one thread (tests/conftest.py); each test here
 opens the pools to two threads first, as a user's idle 2-core machine has.
 """
 
+import os
+import threading
+import time
+import warnings
+
 import numpy as np
 import pytest
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -201,3 +206,100 @@ def test_a_measurement_of_a_huge_layer_stays_small(two_threads, monkeypatch):
     for (m, k), (_, n) in shapes:
         assert k * n <= _threads.PROBE_WEIGHTS
         assert 2 * m * k * n <= max(_threads.PROBE_FLOPS, 2 * k * n)
+
+
+def _thread_cpu_ticks():
+    """CPU time (clock ticks) of each thread of this process, from /proc."""
+    ticks = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks[int(tid)] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
+
+
+def _workers_woken_by(work):
+    """The threads (other than this one) that ran while ``work`` ran."""
+    time.sleep(0.5)  # let OpenBLAS workers stop spinning from earlier calls
+    before = _thread_cpu_ticks()
+    work()
+    after = _thread_cpu_ticks()
+    woken = {tid for tid in after if after[tid] > before.get(tid, 0)}
+    return woken - {threading.get_native_id()}
+
+
+def _ticks(threads, before, after):
+    return sum(after.get(tid, 0) - before.get(tid, 0) for tid in threads)
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self/task"), reason="reads threads' CPU time from /proc"
+)
+def test_one_blas_pool_runs_during_fit_and_prediction(two_threads, monkeypatch):
+    # numpy and scipy each load an OpenBLAS with its own pool of threads. A
+    # loop that used both would keep both pools' workers busy (their spin
+    # waits fight for the cores): skdbn must only ever wake the training
+    # BLAS's. The workers of each pool are found by timing a large product
+    # on each; then every estimator fits and predicts with the thread policy
+    # leaving both pools at two threads, and numpy's workers must stay idle.
+    from scipy.linalg import blas
+
+    from skdbn import (
+        RBM,
+        DBNRegressor,
+        DBNTransformer,
+        GenerativeDBNClassifier,
+        likelihood,
+    )
+
+    A = np.random.default_rng(0).random((1500, 1500), dtype=np.float32)
+    numpy_workers = _workers_woken_by(lambda: [A @ A for _ in range(5)])
+    scipy_workers = _workers_woken_by(lambda: [blas.sgemm(1.0, A, A) for _ in range(5)])
+    if not numpy_workers or not scipy_workers or numpy_workers & scipy_workers:
+        pytest.skip("numpy and scipy do not run two separate BLAS pools here")
+
+    monkeypatch.setattr(ThreadPolicy, "choose", lambda self: None)
+    rng = np.random.default_rng(0)
+    X = rng.random((2000, 200), dtype=np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    Xb = (X > 0.5).astype(np.float32)
+
+    def work():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tiny fits warn of underfitting
+            clf = DBNClassifier((256, 256), pretrain_epochs=2, max_iter=3)
+            clf.fit(X, y).predict_proba(X)
+            reg = DBNRegressor((256,), pretrain_epochs=1, max_iter=2)
+            reg.fit(X, X[:, 0]).predict(X)
+            dbn = DBNTransformer(
+                (256,),
+                hidden_unit="bernoulli",
+                pretrain_epochs=1,
+                fine_tune=True,
+                max_iter=2,
+            )
+            dbn.inverse_transform(dbn.fit(X).transform(X))
+            likelihood.dbn_lower_bound(dbn, X[:20], n_chains=10, n_temperatures=100)
+            gen = GenerativeDBNClassifier(
+                (256, 256), pretrain_epochs=1, up_down_epochs=1
+            )
+            gen.fit(Xb, y).predict_proba(Xb)
+            gen.sample(50, n_gibbs_steps=5, random_state=0)
+            rbm = RBM(256, n_iter=2, random_state=0).fit(Xb)
+            rbm.score_samples(Xb)
+            rbm.free_energy(Xb)
+            rbm.sample(50, n_gibbs_steps=5, random_state=0)
+            log_z = likelihood.ais_log_partition(
+                rbm, Xb, n_chains=10, n_temperatures=100, random_state=0
+            )
+            likelihood.log_likelihood(rbm, Xb, log_z)
+
+    time.sleep(0.5)
+    before = _thread_cpu_ticks()
+    work()
+    after = _thread_cpu_ticks()
+    assert _ticks(scipy_workers, before, after) > 0  # the check can see a pool
+    assert _ticks(numpy_workers, before, after) == 0
