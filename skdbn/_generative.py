@@ -137,9 +137,13 @@ class GenerativeDBNClassifier(
         model (tied weights).
     up_down_learning_rate : float, default=0.01
         Step of every up-down update, per row of a batch.
-    up_down_gibbs_steps : int, default=3
-        Gibbs steps in the top RBM per up-down update (the paper used 3,
-        then 6 and 10 for its last epochs).
+    up_down_gibbs_steps : int or sequence of int, default=3
+        Gibbs steps in the top RBM per up-down update. A sequence is a
+        schedule: the ``up_down_epochs`` of each call to ``fit`` are split
+        into that many consecutive parts of equal length (the last part
+        takes what does not divide), one count each. The paper trained
+        300 epochs with ``(3, 6, 10)``: CD-3, then CD-6, then CD-10, each
+        for 100 epochs (see the user guide's recipe).
     warm_start : bool, default=False
         When the model is already fitted, ``fit`` skips pretraining and runs
         ``up_down_epochs`` more epochs of up-down fine-tuning from the
@@ -244,7 +248,10 @@ class GenerativeDBNClassifier(
     } | {
         "up_down_epochs": [Interval(Integral, 0, None, closed="left")],
         "up_down_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "up_down_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "up_down_gibbs_steps": [
+            Interval(Integral, 1, None, closed="left"),
+            "array-like",
+        ],
         "warm_start": ["boolean"],
     }
 
@@ -310,6 +317,7 @@ class GenerativeDBNClassifier(
         self : GenerativeDBNClassifier
             The fitted model.
         """
+        gibbs_schedule = _gibbs_schedule(self.up_down_gibbs_steps, self.up_down_epochs)
         warm = self.warm_start and hasattr(self, "_top_layer")
         if warm:
             self._check_structure_unchanged("fit with warm_start=True")
@@ -340,7 +348,7 @@ class GenerativeDBNClassifier(
             )
         else:
             collapsed = False
-        self._up_down(X, Y, self.up_down_epochs, task, lambda: (X, y))
+        self._up_down(X, Y, gibbs_schedule, task, lambda: (X, y))
         if self.up_down_epochs and not collapsed:
             # (A collapse of the greedy stage is the cause to name.)
             self._warn_if_worse_than_prior(
@@ -428,8 +436,10 @@ class GenerativeDBNClassifier(
             )
         return RBM._view(self._top_layer)
 
-    def _up_down(self, X, Y, n_epochs, task, scoring_data):
-        """Stage 2: ``n_epochs`` more epochs of the up-down algorithm."""
+    def _up_down(self, X, Y, gibbs_schedule, task, scoring_data):
+        """Stage 2: more epochs of the up-down algorithm, one per entry of
+        ``gibbs_schedule`` (its Gibbs steps)."""
+        n_epochs = len(gibbs_schedule)
         stage = task.subtask("up-down", n_subtasks=n_epochs)
         stage.scoring_data = scoring_data
         stage.fitted_attributes = self._fitted_copy
@@ -453,7 +463,10 @@ class GenerativeDBNClassifier(
         labels = backend.empty((batch_size, Y.shape[1]), Y.dtype)
         self._rng = backend.adopt_rng(self._rng)
 
+        epochs_run = [0]
+
         def run_epoch():
+            n_gibbs_steps = gibbs_schedule[epochs_run[0]]
             total = 0.0
             try:
                 for batch in minibatches(
@@ -469,7 +482,7 @@ class GenerativeDBNClassifier(
                         self._units,
                         top,
                         learning_rate=self.up_down_learning_rate,
-                        n_gibbs_steps=self.up_down_gibbs_steps,
+                        n_gibbs_steps=n_gibbs_steps,
                         rng=self._rng,
                     )
             finally:
@@ -479,6 +492,7 @@ class GenerativeDBNClassifier(
         def after_epoch(error):
             self.up_down_curve_.append(error)
             self.n_iter_ += 1
+            epochs_run[0] += 1
             return {"learning_rate": self.up_down_learning_rate}
 
         epoch_loop(
@@ -812,3 +826,24 @@ def _class_code(label, classes, kind):
 
 def _copy(array):
     return backend_of(array).copy(array)
+
+
+def _gibbs_schedule(gibbs_steps, n_epochs):
+    """Gibbs steps of each of ``n_epochs`` up-down epochs (see the class doc).
+
+    An int serves every epoch; a sequence splits the epochs into that many
+    consecutive parts of ``n_epochs // len(gibbs_steps)`` epochs, the last
+    part taking the remainder.
+    """
+    if isinstance(gibbs_steps, Integral):
+        return [int(gibbs_steps)] * n_epochs
+    steps = list(np.asarray(gibbs_steps, dtype=object).ravel())
+    if not steps or not all(
+        isinstance(k, Integral) and not isinstance(k, bool) and k >= 1 for k in steps
+    ):
+        raise ValueError(
+            "up_down_gibbs_steps must be a positive int or a non-empty sequence "
+            f"of positive ints, such as (3, 6, 10); got {gibbs_steps!r}."
+        )
+    part = max(1, n_epochs // len(steps))
+    return [int(steps[min(epoch // part, len(steps) - 1)]) for epoch in range(n_epochs)]

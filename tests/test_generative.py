@@ -214,6 +214,62 @@ def test_warm_start_continues_up_down_from_the_same_weights(digits):
         m.set_params(hidden_layer_sizes=(16, 64)).fit(X_train, y_train)
 
 
+def test_a_gibbs_schedule_splits_the_up_down_epochs_into_equal_parts(
+    monkeypatch, digits
+):
+    X_train, _, y_train, _ = digits
+    X, y = X_train[:200], y_train[:200]
+    original = skdbn._generative.up_down_step
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["n_gibbs_steps"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skdbn._generative, "up_down_step", recording)
+    m = GenerativeDBNClassifier(
+        (16, 32), pretrain_epochs=1, batch_size=100, random_state=0
+    )
+    # 7 epochs in 3 parts: 7 // 3 = 2 epochs each, the last part takes 3.
+    m.set_params(up_down_epochs=7, up_down_gibbs_steps=(3, 6, 10)).fit(X, y)
+    per_epoch = seen[::2]  # 2 batches of 100 rows per epoch
+    assert seen == [k for k in per_epoch for _ in range(2)]
+    assert per_epoch == [3, 3, 6, 6, 10, 10, 10]
+    # Each fit of a warm start splits its own epochs.
+    seen.clear()
+    m.set_params(warm_start=True, up_down_epochs=2, up_down_gibbs_steps=[1, 2]).fit(
+        X, y
+    )
+    assert seen == [1, 1, 2, 2]
+
+
+def test_a_gibbs_schedule_equals_warm_starts_with_one_count_each(digits):
+    X_train, _, y_train, _ = digits
+    X, y = X_train[:300], y_train[:300]
+    params = dict(pretrain_epochs=1, batch_size=50, random_state=0)
+    scheduled = GenerativeDBNClassifier(
+        (16, 32), up_down_epochs=4, up_down_gibbs_steps=(1, 3), **params
+    ).fit(X, y)
+    stepwise = GenerativeDBNClassifier(
+        (16, 32), up_down_epochs=2, up_down_gibbs_steps=1, **params
+    ).fit(X, y)
+    stepwise.set_params(warm_start=True, up_down_gibbs_steps=3).fit(X, y)
+    for a, b in zip(scheduled.generative_coefs_, stepwise.generative_coefs_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        scheduled.top_rbm_.components_, stepwise.top_rbm_.components_
+    )
+
+
+@pytest.mark.parametrize("schedule", [(), (3, 0), (2.5,), ("3",), [[3, True]]])
+def test_an_impossible_gibbs_schedule_is_refused_before_training(digits, schedule):
+    X_train, _, y_train, _ = digits
+    m = GenerativeDBNClassifier((16, 32), up_down_gibbs_steps=schedule)
+    with pytest.raises(ValueError, match="up_down_gibbs_steps"):
+        m.fit(X_train[:100], y_train[:100])
+    assert not hasattr(m, "classes_")
+
+
 def test_class_conditional_samples_are_recognised_by_another_classifier(fitted, digits):
     X_train, _, y_train, _ = digits
     judge = LogisticRegression(max_iter=2000).fit(X_train, y_train)
