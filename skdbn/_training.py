@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
-from ._backend import backend_of, dtype_name
+from ._backend import NUMPY, backend_of, dtype_name
 from ._network import (
     backward,
     forward,
@@ -724,7 +724,7 @@ def fit_lbfgs(
         if alpha:
             for W, grad in zip(net.coefs, grads):
                 W = backend.to_numpy(W)
-                total += 0.5 * alpha / penalty_rows * float(np.vdot(W, W))
+                total += 0.5 * alpha / penalty_rows * NUMPY.squared_norm(W)
                 grad += (alpha / penalty_rows) * W
         return total, np.concatenate([g.ravel() for g in grads])
 

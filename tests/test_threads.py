@@ -272,6 +272,7 @@ def test_one_blas_pool_runs_during_fit_and_prediction(two_threads, monkeypatch):
             warnings.simplefilter("ignore")  # tiny fits warn of underfitting
             clf = DBNClassifier((256, 256), pretrain_epochs=2, max_iter=3)
             clf.fit(X, y).predict_proba(X)
+            clf.set_params(solver="lbfgs", alpha=1e-3, max_iter=5).fit(X, y)
             reg = DBNRegressor((256,), pretrain_epochs=1, max_iter=2)
             reg.fit(X, X[:, 0]).predict(X)
             dbn = DBNTransformer(
