@@ -286,6 +286,37 @@ def test_bench_generative_tiny(tmp_path):
     )
 
 
+def test_bench_generative_paper_tiny(tmp_path):
+    stdout = run_script(
+        "bench_generative_paper.py",
+        "--quick",
+        *("--n-samples", "600", "--n-test", "300", "--hidden", "16", "32"),
+        *("--up-down-epochs", "4", "--dreams", "5"),
+        json_path=tmp_path / "paper.json",
+    )
+    report = json.loads((tmp_path / "paper.json").read_text())["results"]
+    assert list(report) == [
+        "judge",
+        "greedy",
+        "up-down, CD-3",
+        "up-down, CD-6",
+        "up-down, CD-10",
+    ]
+    # 4 epochs by thirds: 1, 1 and the remaining 2.
+    assert [report[k]["up_down_epochs"] for k in list(report)[1:]] == [0, 1, 2, 4]
+    for row in report.values():
+        cells = table_row(stdout, row["label"])
+        assert float(cells[0]) == pytest.approx(row["test"], abs=1e-4)
+        if "dreams" in row:
+            assert 0 <= row["dreams"] <= 1
+            # 5 dreams per class of 10 classes: a multiple of 1/50.
+            assert row["dreams"] * 50 == pytest.approx(round(row["dreams"] * 50))
+    assert [verdict for verdict, _ in goal_lines(stdout)] in (
+        ["PASS", "SKIP"],
+        ["FAIL", "SKIP"],
+    )
+
+
 def test_bench_curves_tiny(tmp_path):
     stdout = run_script(
         "bench_curves.py",
