@@ -92,10 +92,13 @@ def run_recipe(args, data, report):
         warm_start=True,
         random_state=0,
     )
-    thirds = [args.up_down_epochs // 3] * 2
-    thirds.append(args.up_down_epochs - sum(thirds))
+    # Epoch e of n falls in third e * 3 // n, as up_down_gibbs_steps splits.
+    n, k = args.up_down_epochs, len(GIBBS_SCHEDULE)
+    thirds = [sum(1 for e in range(n) if e * k // n == i) for i in range(k)]
     stages = [("greedy", 0, None)] + [
-        (f"up-down, CD-{k}", epochs, k) for epochs, k in zip(thirds, GIBBS_SCHEDULE)
+        (f"up-down, CD-{steps}", epochs, steps)
+        for epochs, steps in zip(thirds, GIBBS_SCHEDULE)
+        if epochs
     ]
     done = 0
     for name, epochs, gibbs_steps in stages:

@@ -25,6 +25,8 @@ def gemm(A, B, C, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     """
     if not C.flags.c_contiguous:
         raise ValueError("gemm writes into C-contiguous arrays only")
+    if C.size == 0:  # (BLAS refuses empty operands)
+        return C
     a = np.ascontiguousarray(A)
     b = np.ascontiguousarray(B)
     out = _GEMM[C.dtype](

@@ -140,8 +140,8 @@ class GenerativeDBNClassifier(
     up_down_gibbs_steps : int or sequence of int, default=3
         Gibbs steps in the top RBM per up-down update. A sequence is a
         schedule: the ``up_down_epochs`` of each call to ``fit`` are split
-        into that many consecutive parts of equal length (the last part
-        takes what does not divide), one count each. The paper trained
+        into that many consecutive parts, one count each, whose lengths
+        differ by at most one epoch. The paper trained
         300 epochs with ``(3, 6, 10)``: CD-3, then CD-6, then CD-10, each
         for 100 epochs (see the user guide's recipe).
     warm_start : bool, default=False
@@ -831,19 +831,30 @@ def _copy(array):
 def _gibbs_schedule(gibbs_steps, n_epochs):
     """Gibbs steps of each of ``n_epochs`` up-down epochs (see the class doc).
 
-    An int serves every epoch; a sequence splits the epochs into that many
-    consecutive parts of ``n_epochs // len(gibbs_steps)`` epochs, the last
-    part taking the remainder.
+    An int serves every epoch. A sequence of ``k`` counts splits the epochs
+    into ``k`` consecutive parts whose lengths differ by at most one: epoch
+    ``e`` takes count ``e * k // n_epochs``. Fewer
+    epochs than counts would leave some unused, and is refused.
     """
-    if isinstance(gibbs_steps, Integral):
+    if isinstance(gibbs_steps, bool):
+        steps = None
+    elif isinstance(gibbs_steps, Integral):
         return [int(gibbs_steps)] * n_epochs
-    steps = list(np.asarray(gibbs_steps, dtype=object).ravel())
+    else:
+        steps = np.asarray(gibbs_steps, dtype=object)
+        steps = list(steps) if steps.ndim == 1 else None
     if not steps or not all(
         isinstance(k, Integral) and not isinstance(k, bool) and k >= 1 for k in steps
     ):
         raise ValueError(
-            "up_down_gibbs_steps must be a positive int or a non-empty sequence "
-            f"of positive ints, such as (3, 6, 10); got {gibbs_steps!r}."
+            "up_down_gibbs_steps must be a positive int or a flat, non-empty "
+            f"sequence of positive ints, such as (3, 6, 10); got {gibbs_steps!r}."
         )
-    part = max(1, n_epochs // len(steps))
-    return [int(steps[min(epoch // part, len(steps) - 1)]) for epoch in range(n_epochs)]
+    if 0 < n_epochs < len(steps):
+        raise ValueError(
+            f"up_down_gibbs_steps={gibbs_steps!r} has {len(steps)} parts but "
+            f"up_down_epochs={n_epochs} gives fewer epochs, so some would never "
+            f"run: give at least {len(steps)} up-down epochs or fewer counts."
+        )
+    k = len(steps)
+    return [int(steps[epoch * k // n_epochs]) for epoch in range(n_epochs)]

@@ -518,14 +518,16 @@ def glorot_uniform(shape, fan_in, fan_out, unit, rng, dtype, backend=NUMPY):
 def affine(A, W, b=None, *, trans_b=False, scale=1.0, out=None):
     """``scale * (A @ op(W) + b)``, dense or CSR ``A`` (``b`` None: no bias).
 
-    ``op(W)`` is ``W.T`` when ``trans_b``. The result goes into ``out`` when
-    given. Every product of skdbn goes through here or the backend's
-    ``gemm``: dense products run on the training BLAS (:mod:`skdbn._blas`),
-    never NumPy's ``@``, whose BLAS is another library with its own thread
-    pool (see :mod:`skdbn._threads`). BLAS with ``beta=0`` first zeroes its
-    output, so the product starts from the biases with ``beta=1`` instead,
-    which saves that pass and the bias addition's; ``alpha`` applies
-    ``scale``.
+    ``op(W)`` is ``W.T`` when ``trans_b``; ``A``, ``W``, ``b`` and ``out``
+    share one dtype (the callers cast first: BLAS would silently compute in
+    ``W``'s). The result goes into ``out`` when given. Every dense product
+    of skdbn's training, prediction, sampling, likelihoods and pictures runs
+    here or in the backend's ``gemm``, on the training BLAS
+    (:mod:`skdbn._blas`), never NumPy's ``@``, whose BLAS is another library
+    with its own thread pool (see :mod:`skdbn._threads`; a test scans the
+    package for such calls). BLAS with ``beta=0`` first zeroes its output,
+    so the product starts from the biases with ``beta=1`` instead, which
+    saves that pass and the bias addition's; ``alpha`` applies ``scale``.
     """
     backend = backend_of(W)
     if out is None:

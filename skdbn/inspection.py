@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._generative import GenerativeDBNClassifier
 from ._rbm import RBM
 from ._typing import ArrayLike, MatrixLike, RandomStateLike
+from ._units import affine
 from ._validation import count
 
 __all__ = [
@@ -227,7 +228,7 @@ GenerativeDBNClassifier or Pipeline
         layer = layer % len(coefs)
         projection = coefs[0].astype(np.float64)
         for W in coefs[1 : layer + 1]:
-            projection = projection @ W
+            projection = affine(projection, np.asarray(W, dtype=np.float64))
         image_shape = _check_image_shape(image_shape, projection.shape[0])
         filters = projection.T[:n_filters]
         return cls(filters, image_shape, layer=layer).plot(ax=ax, cmap=cmap)

@@ -123,6 +123,19 @@ def _rbm_params(rbm):
     )
 
 
+def _row_dot(A, v):
+    """``A @ v`` for a vector ``v`` (:func:`skdbn._units.row_dot`), with the
+    threads of :func:`_affine`."""
+    with limited(prediction_threads(A.shape[0], [v[None, :]])):
+        return row_dot(A, v)
+
+
+def _visible_energy(unit, V, b_v):
+    """``unit.visible_energy(V, b_v)``, with the threads of :func:`_affine`."""
+    with limited(prediction_threads(V.shape[0], [b_v[None, :]])):
+        return unit.visible_energy(V, b_v)
+
+
 def _affine(A, W, b, *, trans_b=False):
     """``A @ op(W) + b`` (:func:`skdbn._units.affine`). Its threads follow
     the prediction policy, which measures nothing, so that an estimate with
@@ -203,14 +216,14 @@ def exact_log_partition(rbm: RBM) -> LogPartition:
         if side == "hidden":
             # sum_v exp(-E(v, h)) in closed form for each hidden state h.
             pre = _affine(states, W, None)  # (states, n_visible): W.T h
-            log_terms = row_dot(states, b_h) + _log_visible_integral(
+            log_terms = _row_dot(states, b_h) + _log_visible_integral(
                 pre, b_v, visible, xp
             )
         else:
             # exp(-F(v)) of each visible state.
             pre = _affine(states, W, b_h, trans_b=True)
             log_terms = -(
-                hidden.free_energy_term(pre) + visible.visible_energy(states, b_v)
+                hidden.free_energy_term(pre) + _visible_energy(visible, states, b_v)
             )
         parts.append(_logsumexp(log_terms, xp))
     log_z = _logsumexp(xp.asarray(parts, dtype=xp.float64), xp)
@@ -233,7 +246,7 @@ def _log_visible_integral(a, b_v, visible, xp):
         return xp.sum(backend_of(a).softplus(a + b_v), axis=1)
     n = a.shape[1]
     return (
-        0.5 * n * math.log(2 * math.pi) + row_dot(a, b_v) + 0.5 * xp.sum(a * a, axis=1)
+        0.5 * n * math.log(2 * math.pi) + _row_dot(a, b_v) + 0.5 * xp.sum(a * a, axis=1)
     )
 
 
@@ -327,7 +340,7 @@ def ais_log_partition(
         # (1 + exp(beta pre_j)) (times exp(-||v||**2 / 2) for Gaussian
         # units, which cancels here); then one Gibbs sweep at beta.
         pre = _affine(v, W, b_h, trans_b=True)
-        log_w += (beta - previous) * row_dot(v, b_v - b_base)
+        log_w += (beta - previous) * _row_dot(v, b_v - b_base)
         log_w += xp.sum(
             backend.softplus(beta * pre) - backend.softplus(previous * pre), axis=1
         )
@@ -421,7 +434,7 @@ def log_likelihood(
     X = validate_visible_data(rbm, X, reset=False, fitting=False, method="score")
     V = as_dtype(X.toarray() if hasattr(X, "toarray") else X, W.dtype)
     energy = hidden.free_energy_term(_affine(V, W, b_h, trans_b=True))
-    energy += visible.visible_energy(V, b_v)
+    energy += _visible_energy(visible, V, b_v)
     return -energy - float(log_z)
 
 
@@ -523,7 +536,7 @@ def dbn_lower_bound(
     if len(rbms) == 1:
         per_row = -(
             hidden.free_energy_term(_affine(V, W, b_h, trans_b=True))
-            + visible.visible_energy(V, b_v)
+            + _visible_energy(visible, V, b_v)
         )
         per_row = per_row - top_log_partition.log_z
         return LowerBound(
@@ -544,7 +557,7 @@ def dbn_lower_bound(
             below = h
         W, b_h, b_v, visible, hidden = params[-1]
         value -= hidden.free_energy_term(_affine(below, W, b_h, trans_b=True))
-        value -= visible.visible_energy(below, b_v)
+        value -= _visible_energy(visible, below, b_v)
         total += value
         squares += value * value
     n = int(n_samples)

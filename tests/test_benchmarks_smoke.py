@@ -302,8 +302,8 @@ def test_bench_generative_paper_tiny(tmp_path):
         "up-down, CD-6",
         "up-down, CD-10",
     ]
-    # 4 epochs by thirds: 1, 1 and the remaining 2.
-    assert [report[k]["up_down_epochs"] for k in list(report)[1:]] == [0, 1, 2, 4]
+    # 4 epochs by thirds, epoch e in third e * 3 // 4: 2, 1 and 1.
+    assert [report[k]["up_down_epochs"] for k in list(report)[1:]] == [0, 2, 3, 4]
     for row in report.values():
         cells = table_row(stdout, row["label"])
         assert float(cells[0]) == pytest.approx(row["test"], abs=1e-4)

@@ -230,11 +230,15 @@ def test_a_gibbs_schedule_splits_the_up_down_epochs_into_equal_parts(
     m = GenerativeDBNClassifier(
         (16, 32), pretrain_epochs=1, batch_size=100, random_state=0
     )
-    # 7 epochs in 3 parts: 7 // 3 = 2 epochs each, the last part takes 3.
+    # 7 epochs in 3 parts of 3, 2 and 2 (epoch e takes part e * 3 // 7).
     m.set_params(up_down_epochs=7, up_down_gibbs_steps=(3, 6, 10)).fit(X, y)
     per_epoch = seen[::2]  # 2 batches of 100 rows per epoch
     assert seen == [k for k in per_epoch for _ in range(2)]
-    assert per_epoch == [3, 3, 6, 6, 10, 10, 10]
+    assert per_epoch == [3, 3, 3, 6, 6, 10, 10]
+    # numpy integers, in an array, serve as well; 6 epochs in 3 parts of 2.
+    seen.clear()
+    m.set_params(up_down_epochs=6, up_down_gibbs_steps=np.array([1, 2, 4])).fit(X, y)
+    assert seen[::2] == [1, 1, 2, 2, 4, 4]
     # Each fit of a warm start splits its own epochs.
     seen.clear()
     m.set_params(warm_start=True, up_down_epochs=2, up_down_gibbs_steps=[1, 2]).fit(
@@ -261,10 +265,26 @@ def test_a_gibbs_schedule_equals_warm_starts_with_one_count_each(digits):
     )
 
 
-@pytest.mark.parametrize("schedule", [(), (3, 0), (2.5,), ("3",), [[3, True]]])
-def test_an_impossible_gibbs_schedule_is_refused_before_training(digits, schedule):
+@pytest.mark.parametrize(
+    "schedule, epochs",
+    [
+        ((), 30),
+        ((3, 0), 30),
+        ((2.5,), 30),
+        (("3",), 30),
+        ([[3, 6]], 30),
+        ((True, 3), 30),
+        (True, 30),
+        ((3, 6, 10), 2),  # the 10 would never run
+    ],
+)
+def test_an_impossible_gibbs_schedule_is_refused_before_training(
+    digits, schedule, epochs
+):
     X_train, _, y_train, _ = digits
-    m = GenerativeDBNClassifier((16, 32), up_down_gibbs_steps=schedule)
+    m = GenerativeDBNClassifier(
+        (16, 32), up_down_epochs=epochs, up_down_gibbs_steps=schedule
+    )
     with pytest.raises(ValueError, match="up_down_gibbs_steps"):
         m.fit(X_train[:100], y_train[:100])
     assert not hasattr(m, "classes_")

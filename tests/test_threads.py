@@ -4,10 +4,12 @@ The session runs BLAS on one thread (tests/conftest.py); each test here
 opens the pools to two threads first, as a user's idle 2-core machine has.
 """
 
+import ast
 import os
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,14 +223,18 @@ def _thread_cpu_ticks():
     return ticks
 
 
-def _workers_woken_by(work):
-    """The threads (other than this one) that ran while ``work`` ran."""
+def _workers_woken_by(work, min_ticks=5):
+    """The threads (other than this one) that ran at least ``min_ticks``
+    clock ticks while ``work`` ran, and not while the process slept."""
     time.sleep(0.5)  # let OpenBLAS workers stop spinning from earlier calls
-    before = _thread_cpu_ticks()
+    start = _thread_cpu_ticks()
+    time.sleep(0.3)
+    idle = _thread_cpu_ticks()
+    restless = {tid for tid in idle if idle[tid] > start.get(tid, 0)}
     work()
     after = _thread_cpu_ticks()
-    woken = {tid for tid in after if after[tid] > before.get(tid, 0)}
-    return woken - {threading.get_native_id()}
+    woken = {tid for tid in after if after[tid] - idle.get(tid, 0) >= min_ticks}
+    return woken - restless - {threading.get_native_id()}
 
 
 def _ticks(threads, before, after):
@@ -256,8 +262,8 @@ def test_one_blas_pool_runs_during_fit_and_prediction(two_threads, monkeypatch):
     )
 
     A = np.random.default_rng(0).random((1500, 1500), dtype=np.float32)
-    numpy_workers = _workers_woken_by(lambda: [A @ A for _ in range(5)])
-    scipy_workers = _workers_woken_by(lambda: [blas.sgemm(1.0, A, A) for _ in range(5)])
+    numpy_workers = _workers_woken_by(lambda: [A @ A for _ in range(3)])
+    scipy_workers = _workers_woken_by(lambda: [blas.sgemm(1.0, A, A) for _ in range(3)])
     if not numpy_workers or not scipy_workers or numpy_workers & scipy_workers:
         pytest.skip("numpy and scipy do not run two separate BLAS pools here")
 
@@ -270,10 +276,12 @@ def test_one_blas_pool_runs_during_fit_and_prediction(two_threads, monkeypatch):
     def work():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tiny fits warn of underfitting
-            clf = DBNClassifier((256, 256), pretrain_epochs=2, max_iter=3)
+            clf = DBNClassifier(
+                (256, 256), pretrain_epochs=2, max_iter=3, random_state=0
+            )
             clf.fit(X, y).predict_proba(X)
             clf.set_params(solver="lbfgs", alpha=1e-3, max_iter=5).fit(X, y)
-            reg = DBNRegressor((256,), pretrain_epochs=1, max_iter=2)
+            reg = DBNRegressor((256,), pretrain_epochs=1, max_iter=2, random_state=0)
             reg.fit(X, X[:, 0]).predict(X)
             dbn = DBNTransformer(
                 (256,),
@@ -281,11 +289,14 @@ def test_one_blas_pool_runs_during_fit_and_prediction(two_threads, monkeypatch):
                 pretrain_epochs=1,
                 fine_tune=True,
                 max_iter=2,
+                random_state=0,
             )
             dbn.inverse_transform(dbn.fit(X).transform(X))
-            likelihood.dbn_lower_bound(dbn, X[:20], n_chains=10, n_temperatures=100)
+            likelihood.dbn_lower_bound(
+                dbn, X[:20], n_chains=10, n_temperatures=100, random_state=0
+            )
             gen = GenerativeDBNClassifier(
-                (256, 256), pretrain_epochs=1, up_down_epochs=1
+                (256, 256), pretrain_epochs=1, up_down_epochs=1, random_state=0
             )
             gen.fit(Xb, y).predict_proba(Xb)
             gen.sample(50, n_gibbs_steps=5, random_state=0)
@@ -302,5 +313,85 @@ def test_one_blas_pool_runs_during_fit_and_prediction(two_threads, monkeypatch):
     before = _thread_cpu_ticks()
     work()
     after = _thread_cpu_ticks()
-    assert _ticks(scipy_workers, before, after) > 0  # the check can see a pool
-    assert _ticks(numpy_workers, before, after) == 0
+    ticks = {tid: after.get(tid, 0) - before.get(tid, 0) for tid in after}
+    # The check can see a pool at work ...
+    assert _ticks(scipy_workers, before, after) > 0, ticks
+    # ... and NumPy's stayed asleep (ticks per thread in the message).
+    assert _ticks(numpy_workers, before, after) == 0, (numpy_workers, ticks)
+
+
+# Where skdbn may multiply without its training BLAS: the other namespaces'
+# backend (torch, CuPy: their own libraries) and scipy.sparse products (no
+# BLAS), each named by module and enclosing function.
+PRODUCTS_OFF_THE_TRAINING_BLAS = {
+    ("_backend.py", "ArrayAPIBackend.gemm"),  # a @ b of torch, CuPy, ...
+    ("_units.py", "affine"),  # the CSR branch
+    ("_network.py", "weight_gradient"),  # the CSR branch
+}
+NUMPY_BLAS_FUNCTIONS = {"dot", "vdot", "inner", "matmul", "tensordot", "linalg"}
+
+
+def _numpy_products(path):
+    """(enclosing function, line) of each product in ``path`` that could run
+    on NumPy's BLAS: ``@``, ``.dot(``, ``np.dot``/``vdot``/``inner``/
+    ``matmul``/``tensordot``/``linalg.*`` and ``einsum(..., optimize=...)``."""
+    found = []
+
+    def visit(node, scope):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            scope = [*scope, node.name]
+        hit = isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name, owner = node.func.attr, node.func.value
+            hit = hit or name == "dot"
+            hit = hit or (
+                isinstance(owner, ast.Name)
+                and owner.id in {"np", "numpy"}
+                and (
+                    name in NUMPY_BLAS_FUNCTIONS
+                    or (
+                        name == "einsum"
+                        and any(k.arg == "optimize" for k in node.keywords)
+                    )
+                )
+            )
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "linalg"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"np", "numpy"}
+        ):
+            hit = True
+        if hit:
+            found.append((".".join(scope), node.lineno))
+        for child in ast.iter_child_nodes(node):
+            visit(child, scope)
+
+    visit(ast.parse(path.read_text()), [])
+    return found
+
+
+def test_no_product_of_skdbn_runs_on_numpys_blas(tmp_path):
+    # The /proc test above sees only products large enough for BLAS to use
+    # its threads; this one reads the source, so a matrix-vector product or
+    # a dot of any size is caught too.
+    package = Path(_blas.__file__).parent
+    stray = [
+        f"{path.name}:{line} in {scope or 'module'}"
+        for path in sorted(package.glob("*.py"))
+        for scope, line in _numpy_products(path)
+        if (path.name, scope) not in PRODUCTS_OFF_THE_TRAINING_BLAS
+    ]
+    assert not stray, "products on NumPy's BLAS: " + ", ".join(stray)
+    # The scan finds each kind of call it looks for.
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(a, b):\n"
+        "    a @ b\n"
+        "    a.dot(b)\n"
+        "    np.vdot(a, b)\n"
+        "    np.linalg.norm(a)\n"
+        "    np.einsum('ij,jk', a, b, optimize=True)\n"
+        "    np.einsum('ij,ij->i', a, b)\n"  # no BLAS without optimize
+    )
+    assert _numpy_products(sample) == [("f", line) for line in (2, 3, 4, 5, 6)]
