@@ -15,9 +15,9 @@ train accuracy (classifying by the top RBM's free energies) and how often
 a separately trained classifier (``LogisticRegression`` on the training
 images; its accuracy on the real test images is printed as its ceiling)
 recognises ``--dreams`` class-conditional dreams per class (1000 Gibbs
-steps with the label clamped) as their class; each row is printed as soon
-as it is measured. ``--figure`` draws 10 dreams per class of the final
-model.
+steps with the label clamped) as their class (per class in the JSON);
+each row is printed as soon as it is measured. ``--figure`` draws 10
+dreams per class of the final model.
 
 Not the paper's: its data (handwritten digits, which this machine does not
 have), its 44,000/10,000 split for choosing the settings and its 59 last
@@ -58,12 +58,14 @@ GOAL_DREAMS = 0.90
 
 
 def dream_recognition(model, judge, n_per_class, seed):
-    """Fraction of ``n_per_class`` dreams per class the judge gives their class."""
+    """Fraction of ``n_per_class`` dreams per class the judge gives their
+    class, over all classes and per class, and the dreams."""
     wanted = np.repeat(model.classes_, n_per_class)
     images, _ = model.sample(
         len(wanted), y=wanted, n_gibbs_steps=DREAM_GIBBS_STEPS, random_state=seed
     )
-    return float(np.mean(judge.predict(images) == wanted)), images
+    hits = (judge.predict(images) == wanted).reshape(len(model.classes_), -1)
+    return float(hits.mean()), hits.mean(axis=1).tolist(), images
 
 
 def run_recipe(args, data, report):
@@ -108,7 +110,9 @@ def run_recipe(args, data, report):
         model.fit(X, y)
         seconds = time.perf_counter() - start
         done += epochs
-        recognised, images = dream_recognition(model, judge, args.dreams, seed=0)
+        recognised, per_class, images = dream_recognition(
+            model, judge, args.dreams, seed=0
+        )
         label = f"greedy ({args.pretrain_epochs} sweeps per RBM)"
         if epochs:
             label = f"+ {epochs} up-down epochs, CD-{gibbs_steps} ({done} in all)"
@@ -119,6 +123,7 @@ def run_recipe(args, data, report):
                 "test": model.score(X_test, y_test),
                 "train": model.score(X, y),
                 "dreams": recognised,
+                "dreams_per_class": per_class,
                 "seconds": seconds,
                 "up_down_epochs": done,
             },

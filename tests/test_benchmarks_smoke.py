@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -311,6 +312,8 @@ def test_bench_generative_paper_tiny(tmp_path):
             assert 0 <= row["dreams"] <= 1
             # 5 dreams per class of 10 classes: a multiple of 1/50.
             assert row["dreams"] * 50 == pytest.approx(round(row["dreams"] * 50))
+            assert len(row["dreams_per_class"]) == 10
+            assert np.mean(row["dreams_per_class"]) == pytest.approx(row["dreams"])
     assert [verdict for verdict, _ in goal_lines(stdout)] in (
         ["PASS", "SKIP"],
         ["FAIL", "SKIP"],
