@@ -73,6 +73,7 @@ def run_recipe(args, data, report):
     from sklearn.linear_model import LogisticRegression
 
     from skdbn import GenerativeDBNClassifier
+    from skdbn._generative import _gibbs_schedule
 
     X, y, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
     start = time.perf_counter()
@@ -94,9 +95,9 @@ def run_recipe(args, data, report):
         warm_start=True,
         random_state=0,
     )
-    # Epoch e of n falls in third e * 3 // n, as up_down_gibbs_steps splits.
-    n, k = args.up_down_epochs, len(GIBBS_SCHEDULE)
-    thirds = [sum(1 for e in range(n) if e * k // n == i) for i in range(k)]
+    # The thirds as up_down_gibbs_steps=(3, 6, 10) splits the epochs.
+    schedule = _gibbs_schedule(GIBBS_SCHEDULE, args.up_down_epochs)
+    thirds = [schedule.count(steps) for steps in GIBBS_SCHEDULE]
     stages = [("greedy", 0, None)] + [
         (f"up-down, CD-{steps}", epochs, steps)
         for epochs, steps in zip(thirds, GIBBS_SCHEDULE)
@@ -154,27 +155,21 @@ def main(argv=None):
     results = {}
     header = ["stage", "test acc", "train acc", "dreams recognised", "fit s"]
 
+    def cells(row):
+        dreams = f"{row['dreams']:.3f}" if "dreams" in row else "-"
+        test, train, seconds = row["test"], row["train"], row["seconds"]
+        return [row["label"], f"{test:.4f}", f"{train:.4f}", dreams, f"{seconds:.1f}"]
+
     def report(key, row):
         results[key] = row
-        dreams = f"{row['dreams']:.3f}" if "dreams" in row else "-"
-        cells = [f"{row['test']:.4f}", f"{row['train']:.4f}", dreams]
-        print("  ".join([row["label"], *cells, f"{row['seconds']:.1f}"]), flush=True)
+        print("  ".join(cells(row)), flush=True)
         write_results(args, "generative_paper", **machine, results=results)
 
     with limit_threads(args.threads):
         model, images = run_recipe(args, data, report)
     print_table(
         header,
-        [
-            [
-                r["label"],
-                f"{r['test']:.4f}",
-                f"{r['train']:.4f}",
-                f"{r['dreams']:.3f}" if "dreams" in r else "-",
-                f"{r['seconds']:.1f}",
-            ]
-            for r in results.values()
-        ],
+        [cells(row) for row in results.values()],
         title=f"Generative DBN {tuple(args.hidden)}, the paper's recipe",
     )
     final = results[list(results)[-1]]
