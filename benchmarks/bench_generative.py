@@ -75,20 +75,18 @@ def time_cd_epochs(model, X, y, batch_size, repeats=3):
     Each RBM is timed on its real input: the data passed up the stack, the
     labels beside the top RBM's.
     """
+    from scipy.linalg.blas import sgemm
     from scipy.special import expit
 
     from skdbn import RBM
-    from skdbn._blas import gemm
 
-    # The products go through skdbn's BLAS layer, the one training uses:
-    # another library's pool would leave its threads spinning against the
-    # timed runs.
+    # The products go through scipy's BLAS, the one training uses: numpy's
+    # own would leave its threads spinning against the timed runs.
     inputs = [X]
     for W, b in zip(model.recognition_coefs_, model.recognition_intercepts_):
-        layer = np.empty((X.shape[0], W.shape[1]), np.float32)
-        gemm(inputs[-1], W.astype(np.float32, copy=False), layer)
-        layer += b
-        inputs.append(expit(layer, out=layer))
+        # (sgemm returns a column-major array: RBM.fit would copy it.)
+        layer = expit(sgemm(1.0, inputs[-1], W) + b)
+        inputs.append(np.ascontiguousarray(layer, dtype=np.float32))
     labels = (y[:, None] == model.classes_[None, :]).astype(np.float32)
     inputs[-1] = np.hstack([labels, inputs[-1]])
     sizes = [W.shape[1] for W in model.recognition_coefs_]

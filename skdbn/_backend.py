@@ -1,4 +1,4 @@
-"""Where the arithmetic runs: NumPy with one BLAS library, or an Array API namespace.
+"""Where the arithmetic runs: NumPy with scipy's BLAS, or an Array API namespace.
 
 The numeric core (the units, the CD step, the forward and backward passes,
 the optimizers) is written once, against the few operations a backend
@@ -14,9 +14,8 @@ NumPy's code. No module outside this one branches its arithmetic on the
 backend (``host_blas`` tells :mod:`skdbn._threads` whether the products
 run on the host's BLAS, whose threads it manages).
 
-- :class:`NumpyBackend`, for NumPy arrays: products through one BLAS
-  library (:mod:`skdbn._blas`: NumPy's own where its CBLAS is found, else
-  scipy's) and ``out=`` ufuncs, the fast CPU path;
+- :class:`NumpyBackend`, for NumPy arrays: products through scipy's BLAS
+  (:mod:`skdbn._blas`) and ``out=`` ufuncs, the fast CPU path;
 - :class:`ArrayAPIBackend`, for any namespace of the Array API standard
   (array-api-strict, CuPy, ...), reached through scikit-learn's
   ``array_api_dispatch``;
@@ -114,7 +113,7 @@ class Backend:
 
 
 class NumpyBackend(Backend):
-    """NumPy arrays: products on :mod:`skdbn._blas`, ufuncs writing in place.
+    """NumPy arrays: scipy's BLAS for products, ufuncs writing in place.
 
     ``xp`` is NumPy seen through the Array API (scikit-learn's vendored
     ``array_api_compat``), so the core's namespace calls work on every

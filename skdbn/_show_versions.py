@@ -1,6 +1,5 @@
 """``skdbn.show_versions()``: what to paste into a bug report."""
 
-import os
 import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -49,8 +48,7 @@ def show_versions(*, as_dict: bool = False) -> dict | None:
         With ``as_dict=True``: ``"system"`` (Python, its executable, the
         machine), ``"dependencies"`` (package name to version, None when not
         installed) and ``"threadpools"`` (threadpoolctl's description of each
-        BLAS and OpenMP library loaded: its API, version, threads and path,
-        and ``"skdbn"``: True for the BLAS library skdbn computes on).
+        BLAS and OpenMP library loaded: its API, version, threads and path).
 
     Examples
     --------
@@ -63,8 +61,6 @@ def show_versions(*, as_dict: bool = False) -> dict | None:
     import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_info
 
-    from ._blas import LIBRARY_PATH
-
     info = {
         "system": {
             "python": sys.version.replace("\n", " "),
@@ -74,11 +70,8 @@ def show_versions(*, as_dict: bool = False) -> dict | None:
         "dependencies": {name: _version(name) for name in DEPENDENCIES},
         "threadpools": [
             {
-                **{
-                    key: pool.get(key)
-                    for key in ("internal_api", "version", "num_threads", "filepath")
-                },
-                "skdbn": _computes_on(pool, LIBRARY_PATH),
+                key: pool.get(key)
+                for key in ("internal_api", "version", "num_threads", "filepath")
             }
             for pool in threadpool_info()
         ],
@@ -93,23 +86,8 @@ def show_versions(*, as_dict: bool = False) -> dict | None:
         print(f"{key:>16}: {value if value is not None else 'not installed'}")
     print("\nThreadpools (BLAS and OpenMP libraries loaded):")
     for pool in info["threadpools"]:
-        used = " (skdbn computes on this one)" if pool["skdbn"] else ""
         print(
             f"  {pool['internal_api']} {pool['version']}, "
-            f"{pool['num_threads']} threads{used}: {pool['filepath']}"
+            f"{pool['num_threads']} threads: {pool['filepath']}"
         )
     return None
-
-
-def _computes_on(pool, library_path):
-    """Whether ``pool`` (threadpoolctl's info) is the BLAS skdbn computes on.
-
-    NumPy's where :mod:`skdbn._blas` found its CBLAS (``library_path``),
-    else scipy's, which is not told apart from NumPy's by path: every BLAS
-    pool is then marked.
-    """
-    if pool.get("user_api") != "blas":
-        return False
-    if library_path is None:
-        return True
-    return os.path.realpath(pool["filepath"]) == library_path

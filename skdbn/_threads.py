@@ -26,10 +26,9 @@ All of it lives here; the epoch loop and the L-BFGS fit ask
 each enters :meth:`ThreadPolicy.limit` around its work.
 """
 
-import os
 import threading
 import time
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
@@ -62,42 +61,24 @@ PROBE_ROWS = 2048
 PROBE_WEIGHTS = 2**20
 PROBE_FLOPS = 1e8
 
-_pools = None
+_controller = None
 
 
 def _blas_pools():
-    """threadpoolctl's controllers of the BLAS libraries (built once: ~1 ms).
-
-    Returns ``(training, others)``: the library :mod:`skdbn._blas` computes
-    on, and every other BLAS library loaded (None if there is none to tell
-    apart). Where skdbn computes on NumPy's BLAS, the others (scipy's, whose
-    L-BFGS-B calls it between skdbn's products) are held at one thread
-    during each stage, so that their pools never wake beside the training
-    one. Where skdbn computes on scipy's, both are limited alike, as
-    threadpoolctl does by default.
-    """
-    global _pools
-    if _pools is None:
-        import scipy.linalg.blas  # noqa: F401  (loads scipy's BLAS)
+    """threadpoolctl's controller of the BLAS libraries (built once: ~1 ms)."""
+    global _controller
+    if _controller is None:
+        import scipy.linalg.blas  # noqa: F401  (the training BLAS, loaded)
         from threadpoolctl import ThreadpoolController
 
-        from ._blas import LIBRARY_PATH
-
-        blas = ThreadpoolController().select(user_api="blas")
-        files = [pool.filepath for pool in blas.lib_controllers]
-        mine = [path for path in files if os.path.realpath(path) == LIBRARY_PATH]
-        others = [path for path in files if path not in mine]
-        if mine and others:
-            _pools = blas.select(filepath=mine), blas.select(filepath=others)
-        else:
-            _pools = blas, None
-    return _pools
+        _controller = ThreadpoolController()
+    return _controller.select(user_api="blas")
 
 
 def pool_threads():
-    """The most threads the training BLAS library may use now."""
-    training, _ = _blas_pools()
-    return max((pool.num_threads for pool in training.lib_controllers), default=1)
+    """The most threads any loaded BLAS library may use now."""
+    pools = _blas_pools()
+    return max((pool.num_threads for pool in pools.lib_controllers), default=1)
 
 
 class ThreadPolicy:
@@ -166,7 +147,7 @@ class ThreadPolicy:
         A = rng.random((m, k), dtype=self.dtype)
         B = rng.random((k, n), dtype=self.dtype)
         C = np.empty((m, n), dtype=self.dtype)
-        pools, _ = _blas_pools()
+        pools = _blas_pools()
         seconds = {}
         for threads in (most, 1, most, 1):
             with pools.limit(limits=threads):
@@ -185,18 +166,12 @@ class ThreadPolicy:
 
     @contextmanager
     def limit(self):
-        """Run the block on :meth:`choose`'s threads, restoring the pools after.
-
-        In the main thread, BLAS libraries other than the training one are
-        held at one thread meanwhile (see :func:`_blas_pools`).
-        """
+        """Run the block on :meth:`choose`'s threads, restoring the pool after."""
         threads = self.choose()
-        with ExitStack() as stack:
-            training, others = _blas_pools()
-            if others is not None and threading.current_thread() is _MAIN_THREAD:
-                stack.enter_context(others.limit(limits=1))
-            if threads is not None:
-                stack.enter_context(training.limit(limits=threads))
+        if threads is None:
+            yield None
+            return
+        with _blas_pools().limit(limits=threads):
             yield threads
 
 
