@@ -409,3 +409,22 @@ def test_bench_memory_tiny(tmp_path):
     assert (sizes["layers_without"], sizes["layers_with"]) == (18, 6)
     assert all(result["identical_scores"] for result in results.values())
     assert table_row(stdout, "sizes x dropout")[-1] == "yes"
+
+
+def test_bench_blas_tiny(tmp_path):
+    stdout = run_script(
+        "bench_blas.py", "--repeats", "1", json_path=tmp_path / "blas.json"
+    )
+    report = json.loads((tmp_path / "blas.json").read_text())
+    assert set(report) == {"CD-1 784->500", "fine-tuning 784-500-500-2000-10"}
+    for name, result in report.items():
+        numpy_ms, scipy_ms, ratio = table_row(stdout, name)
+        assert float(numpy_ms) == pytest.approx(result["numpy_ms"], abs=1e-3)
+        assert float(scipy_ms) == pytest.approx(result["scipy_ms"], abs=1e-3)
+        # One round: the ratio is the two medians' quotient.
+        assert result["scipy_over_numpy"] == pytest.approx(
+            result["scipy_ms"] / result["numpy_ms"]
+        )
+        assert float(ratio.rstrip("x")) == pytest.approx(
+            result["scipy_over_numpy"], abs=0.01
+        )
