@@ -6,10 +6,11 @@ takes ``alpha`` and ``beta``. This script times the products of one CD-1
 batch of an RBM 784->500 (skdbn's packed shapes: up, down, up and the
 stacked gradient) and of one fine-tuning batch of the 784-500-500-2000-10
 network (forward, input gradients, weight gradients) on NumPy's BLAS
-(``numpy.matmul`` with ``out=``) and on scipy's (``sgemm``, the call
-skdbn makes, with ``beta=0`` here so that both do the same work), in
-interleaved rounds, and prints medians and the ratio. benchmarks/README.md
-says what it found and why skdbn stays on one library.
+(``numpy.matmul`` with ``out=``) and on scipy's (``sgemm`` through
+``skdbn._blas.gemm``, the call skdbn makes, with ``beta=0`` here so that
+both do the same work), in interleaved rounds, and prints medians and the
+ratio. benchmarks/README.md says what it found and why skdbn stays on one
+library.
 
 Example::
 
@@ -22,7 +23,8 @@ import statistics
 import time
 
 import numpy as np
-from scipy.linalg import blas
+
+from skdbn._blas import gemm
 
 
 def rbm_products(batch, n_visible=784, n_hidden=500):
@@ -68,10 +70,7 @@ def numpy_product(A, B, trans_a, trans_b, C):
 
 
 def scipy_product(A, B, trans_a, trans_b, C):
-    # C.T = op(B).T @ op(A).T in column-major terms, as skdbn._blas.gemm does.
-    blas.sgemm(
-        1.0, B.T, A.T, c=C.T, trans_a=int(trans_b), trans_b=int(trans_a), overwrite_c=1
-    )
+    gemm(A, B, C, trans_a=trans_a, trans_b=trans_b)  # skdbn's own call
 
 
 def time_library(products, product, seconds=0.2):

@@ -123,26 +123,30 @@ def _rbm_params(rbm):
     )
 
 
+def _threads(rows, weights):
+    """The prediction policy's threads for ``rows`` rows times ``weights``.
+
+    It measures nothing, so that an estimate with a given ``random_state``
+    repeats bit for bit; every product of this module runs under it.
+    """
+    return limited(prediction_threads(rows, [weights]))
+
+
 def _row_dot(A, v):
-    """``A @ v`` for a vector ``v`` (:func:`skdbn._units.row_dot`), with the
-    threads of :func:`_affine`."""
-    with limited(prediction_threads(A.shape[0], [v[None, :]])):
+    """``A @ v`` for a vector ``v`` (:func:`skdbn._units.row_dot`)."""
+    with _threads(A.shape[0], v[None, :]):
         return row_dot(A, v)
 
 
 def _visible_energy(unit, V, b_v):
-    """``unit.visible_energy(V, b_v)``, with the threads of :func:`_affine`."""
-    with limited(prediction_threads(V.shape[0], [b_v[None, :]])):
+    """``unit.visible_energy(V, b_v)``."""
+    with _threads(V.shape[0], b_v[None, :]):
         return unit.visible_energy(V, b_v)
 
 
 def _affine(A, W, b, *, trans_b=False):
-    """``A @ op(W) + b`` (:func:`skdbn._units.affine`). Its threads follow
-    the prediction policy, which measures nothing, so that an estimate with
-    a given ``random_state`` repeats bit for bit.
-    """
-    rows = A.shape[0]
-    with limited(prediction_threads(rows, [W])):
+    """``A @ op(W) + b`` (:func:`skdbn._units.affine`)."""
+    with _threads(A.shape[0], W):
         return affine(A, W, b, trans_b=trans_b)
 
 
